@@ -1,0 +1,13 @@
+//go:build tools
+
+// Package kube pins the Kubernetes control-plane binaries the end-to-end
+// harness builds: k8s.io/kubernetes cannot be `go install`ed directly, so
+// this module requires it and pins every staging module to the matching
+// v0.37.x release.
+package kube
+
+import (
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+)
