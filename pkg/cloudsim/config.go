@@ -16,9 +16,10 @@ type Config struct {
 	OpenStackListen string // "" disables the OpenStack simulator
 	// StateDir holds nifcloud.json and openstack.json; "" keeps state in memory.
 	StateDir string
-	// SeedFile is an optional JSON file {"nifcloud":{…},"openstack":{…}} read
-	// when no saved state exists.
-	SeedFile string
+	// Seed files (JSON) add instances/servers/networks; seeding is
+	// idempotent, so they are applied on every start.
+	NIFCLOUDSeed  string
+	OpenStackSeed string
 	// NIFCLOUD credentials accepted by the signature check.
 	NIFCLOUDAccessKey string
 	NIFCLOUDSecretKey string
@@ -30,7 +31,8 @@ type Config struct {
 	OpenStackRegion   string
 	// Local disks: instances/servers that stand for this machine get real
 	// loop devices with links under LocalDiskRoot (needs root).
-	LocalInstances []string
+	LocalInstances []string // NIFCLOUD instanceIds
+	LocalServers   []string // OpenStack server IDs
 	LocalDiskRoot  string
 	LocalDiskData  string
 	// Latency per action ("*" = default) and per state transition.
