@@ -1,20 +1,36 @@
 #!/usr/bin/env bash
-# Builds the Kubernetes control-plane binaries the end-to-end harness runs
-# (kube-apiserver, kube-controller-manager, kube-scheduler) from the Go module
-# proxy, once: the results are kept in $KUMO_BIN_DIR (default
-# tests/e2e/.bin) and reused while the pinned version is unchanged.
+# Builds the Kubernetes binaries the end-to-end harness runs from the Go
+# module proxy, once: kube-apiserver and kube-controller-manager (pods name
+# their node, so no scheduler is needed) from k8s.io/kubernetes, and
+# csi-attacher from kubernetes-csi/external-attacher. Both upstream modules
+# carry replace directives, so each is built from a wrapper module under
+# tests/e2e/tools/ that repeats them. Results are kept in $KUMO_BIN_DIR
+# (default tests/e2e/.bin) and reused while the pinned versions are unchanged.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bindir=${KUMO_BIN_DIR:-$root/tests/e2e/.bin}
-mod=$root/tests/e2e/tools/kube
-version=$(awk '/^require k8s.io\/kubernetes/{print $3}' "$mod/go.mod")
 mkdir -p "$bindir"
-stamp="$bindir/.kube-$version"
-if [[ -f "$stamp" ]]; then
-  exit 0
-fi
-for cmd in kube-apiserver kube-controller-manager kube-scheduler; do
-  echo "build-kube: building $cmd $version" >&2
-  (cd "$mod" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$bindir/$cmd" "k8s.io/kubernetes/cmd/$cmd")
-done
-touch "$stamp"
+
+# build <wrapper module dir> <module path> <version> <cmd package>...
+build() {
+  local mod=$1 modpath=$2 version=$3
+  shift 3
+  local stamp="$bindir/.$(basename "$modpath")-$version"
+  [[ -f "$stamp" ]] && return 0
+  for pkg in "$@"; do
+    echo "build-kube: building $(basename "$pkg") $version" >&2
+    (cd "$mod" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$bindir/$(basename "$pkg")" "$pkg")
+  done
+  touch "$stamp"
+}
+
+version_of() { awk -v m="$2" '$1=="require" && $2==m {print $3} $1==m {print $2}' "$1/go.mod" | head -1; }
+
+kube=$root/tests/e2e/tools/kube
+build "$kube" k8s.io/kubernetes "$(version_of "$kube" k8s.io/kubernetes)" \
+  k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager
+
+attacher=$root/tests/e2e/tools/attacher
+build "$attacher" github.com/kubernetes-csi/external-attacher/v4 \
+  "$(version_of "$attacher" github.com/kubernetes-csi/external-attacher/v4)" \
+  github.com/kubernetes-csi/external-attacher/v4/cmd/csi-attacher

@@ -1,0 +1,75 @@
+package framework
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+)
+
+// Binaries are the executables a test cluster runs.
+type Binaries struct {
+	Etcd              string
+	APIServer         string
+	ControllerManager string
+	Attacher          string
+	CCM               string
+	CSI               string
+	Cloudsim          string
+}
+
+// RepoRoot finds the repository root from the working directory (tests
+// run in tests/e2e or below).
+func RepoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "hack", "build-kube.sh")); err == nil {
+			return d, nil
+		}
+		if filepath.Dir(d) == d {
+			return "", fmt.Errorf("repository root not found above %s", dir)
+		}
+	}
+}
+
+// PrepareBinaries builds (or reuses) everything: the Kubernetes binaries
+// once through hack/build-kube.sh (cached by version stamp), kumo's own
+// commands with `go build` (cached by Go's build cache). etcd comes from the
+// host (Debian's etcd-server; hack/install-deps.sh installs it).
+func PrepareBinaries(root string) (Binaries, error) {
+	etcd, err := exec.LookPath("etcd")
+	if err != nil {
+		return Binaries{}, fmt.Errorf("%w: etcd (install Debian's etcd-server: KUMO_NEED_ETCD=1 hack/install-deps.sh)", ErrMissingBinary)
+	}
+	kubeBin := os.Getenv("KUMO_BIN_DIR")
+	if kubeBin == "" {
+		kubeBin = filepath.Join(root, "tests", "e2e", ".bin")
+	}
+	build := exec.Command(filepath.Join(root, "hack", "build-kube.sh"))
+	build.Env = append(os.Environ(), "KUMO_BIN_DIR="+kubeBin)
+	if out, err := build.CombinedOutput(); err != nil {
+		return Binaries{}, fmt.Errorf("hack/build-kube.sh: %v\n%s", err, out)
+	}
+	kumoBin := filepath.Join(kubeBin, "kumo-"+runtime.GOARCH)
+	for _, cmd := range []string{"cloud-controller-manager", "csi-driver", "cloudsim"} {
+		gb := exec.Command("go", "build", "-o", filepath.Join(kumoBin, cmd), "./cmd/"+cmd)
+		gb.Dir = root
+		gb.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := gb.CombinedOutput(); err != nil {
+			return Binaries{}, fmt.Errorf("go build ./cmd/%s: %v\n%s", cmd, err, out)
+		}
+	}
+	return Binaries{
+		Etcd:              etcd,
+		APIServer:         filepath.Join(kubeBin, "kube-apiserver"),
+		ControllerManager: filepath.Join(kubeBin, "kube-controller-manager"),
+		Attacher:          filepath.Join(kubeBin, "csi-attacher"),
+		CCM:               filepath.Join(kumoBin, "cloud-controller-manager"),
+		CSI:               filepath.Join(kumoBin, "csi-driver"),
+		Cloudsim:          filepath.Join(kumoBin, "cloudsim"),
+	}, nil
+}

@@ -1,0 +1,139 @@
+package framework
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"path/filepath"
+	"strconv"
+	"time"
+)
+
+// CCMOptions configure a cloud-controller-manager process.
+type CCMOptions struct {
+	Cloud       string // nifcloud | openstack
+	CloudConfig string // --cloud-config path ("" = none)
+	Env         []string
+	ExtraArgs   []string
+}
+
+// StartCCM runs our cloud-controller-manager against the control plane.
+func StartCCM(ctx context.Context, bins Binaries, cp *ControlPlane, opts CCMOptions) (*Process, error) {
+	port, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	args := []string{
+		"--cloud-provider=" + opts.Cloud,
+		"--kubeconfig=" + cp.Kubeconfig,
+		"--authentication-kubeconfig=" + cp.Kubeconfig,
+		"--authorization-kubeconfig=" + cp.Kubeconfig,
+		"--bind-address=127.0.0.1",
+		"--secure-port=" + strconv.Itoa(port),
+		"--leader-elect=false",
+		"--use-service-account-credentials=false",
+		"--configure-cloud-routes=false",
+		"--cluster-name=kumo-e2e",
+		"--node-monitor-period=2s",
+		"--node-status-update-frequency=5s",
+		"--concurrent-service-syncs=2",
+		"--v=4",
+	}
+	if opts.CloudConfig != "" {
+		args = append(args, "--cloud-config="+opts.CloudConfig)
+	}
+	args = append(args, opts.ExtraArgs...)
+	p, err := StartProcess("ccm-"+opts.Cloud, cp.LogDir, bins.CCM, args, opts.Env)
+	if err != nil {
+		return nil, err
+	}
+	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	if err := waitTCP(wctx, "cloud-controller-manager", port, p); err != nil {
+		p.Stop(5 * time.Second)
+		return nil, err
+	}
+	return p, nil
+}
+
+// CSIOptions configure a CSI driver process in controller mode.
+type CSIOptions struct {
+	Cloud       string
+	CloudConfig string
+	Env         []string
+	ExtraArgs   []string
+}
+
+// CSIController is the CSI driver in controller mode plus csi-attacher.
+type CSIController struct {
+	Driver   *Process
+	Attacher *Process
+	Socket   string
+	Metrics  string // host:port of --http-endpoint
+}
+
+// StartCSIController runs `csi-driver --mode=controller` and csi-attacher
+// next to it on a unix socket under dir.
+func StartCSIController(ctx context.Context, bins Binaries, cp *ControlPlane, dir string, opts CSIOptions) (*CSIController, error) {
+	port, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	sock := filepath.Join(dir, "csi-"+opts.Cloud+".sock")
+	metrics := "127.0.0.1:" + strconv.Itoa(port)
+	args := []string{
+		"--cloud=" + opts.Cloud,
+		"--mode=controller",
+		"--endpoint=unix://" + sock,
+		"--http-endpoint=" + metrics,
+		"--v=4",
+	}
+	if opts.CloudConfig != "" {
+		args = append(args, "--cloud-config="+opts.CloudConfig)
+	}
+	args = append(args, opts.ExtraArgs...)
+	drv, err := StartProcess("csi-controller-"+opts.Cloud, cp.LogDir, bins.CSI, args, opts.Env)
+	if err != nil {
+		return nil, err
+	}
+	c := &CSIController{Driver: drv, Socket: sock, Metrics: metrics}
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := waitTCP(wctx, "csi-driver metrics", port, drv); err != nil {
+		drv.Stop(5 * time.Second)
+		return nil, err
+	}
+	c.Attacher, err = StartProcess("csi-attacher-"+opts.Cloud, cp.LogDir, bins.Attacher, []string{
+		"--kubeconfig=" + cp.Kubeconfig,
+		"--csi-address=" + sock,
+		"--leader-election=false",
+		"--timeout=60s",
+		"--worker-threads=4",
+		"--v=4",
+	}, nil)
+	if err != nil {
+		drv.Stop(5 * time.Second)
+		return nil, err
+	}
+	return c, nil
+}
+
+// Stop stops csi-attacher and the driver.
+func (c *CSIController) Stop() {
+	if c.Attacher != nil {
+		c.Attacher.Stop(10 * time.Second)
+	}
+	c.Driver.Stop(10 * time.Second)
+}
+
+func waitTCP(ctx context.Context, what string, port int, p *Process) error {
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	return WaitFor(ctx, fmt.Sprintf("%s on %s", what, addr), 200*time.Millisecond, p, func(ctx context.Context) (bool, error) {
+		conn, err := (&net.Dialer{Timeout: time.Second}).DialContext(ctx, "tcp", addr)
+		if err != nil {
+			return false, nil
+		}
+		conn.Close()
+		return true, nil
+	})
+}

@@ -1,0 +1,324 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"sort"
+	"testing"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kumo-project/kumo/tests/e2e/framework"
+)
+
+const (
+	nifcloudAdmin  = "/_sim/nifcloud/"
+	nifcloudZone   = "east-11"
+	nifcloudRegion = "jp-east-1"
+)
+
+// nifcloudState is the part of the simulator's state the scenarios check.
+type nifcloudState struct {
+	Instances map[string]struct {
+		InstanceUniqueID string `json:"instanceUniqueId"`
+		State            string `json:"state"`
+	} `json:"instances"`
+	Volumes map[string]struct {
+		Status     string `json:"status"`
+		Attachment *struct {
+			InstanceID string `json:"instanceId"`
+		} `json:"attachment"`
+	} `json:"volumes"`
+	LoadBalancers map[string]struct {
+		Name           string `json:"name"`
+		DNSName        string `json:"dnsName"`
+		AccountingType string `json:"accountingType"`
+		Listeners      []struct {
+			LoadBalancerPort int      `json:"loadBalancerPort"`
+			InstancePort     int      `json:"instancePort"`
+			Instances        []string `json:"instances"`
+		} `json:"listeners"`
+	} `json:"loadBalancers"`
+}
+
+type nifcloudEnv struct {
+	*env
+	creds []string
+}
+
+func (n *nifcloudEnv) state(ctx context.Context) (nifcloudState, error) {
+	var st nifcloudState
+	err := n.sim.Admin(ctx, http.MethodGet, n.sim.NIFCLOUDURL, nifcloudAdmin+"state", nil, &st)
+	return st, err
+}
+
+func (n *nifcloudEnv) addInstance(name string, ip int) {
+	n.t.Helper()
+	in := map[string]any{
+		"instanceId": name, "instanceType": "e-medium", "zone": nifcloudZone,
+		"privateIp": fmt.Sprintf("10.0.0.%d", ip), "publicIp": fmt.Sprintf("198.51.100.%d", ip), "state": "running",
+	}
+	if err := n.sim.Admin(n.ctx, http.MethodPost, n.sim.NIFCLOUDURL, nifcloudAdmin+"instances", in, nil); err != nil {
+		n.t.Fatal(err)
+	}
+}
+
+func TestNIFCLOUD(t *testing.T) {
+	creds := []string{"NIFCLOUD_ACCESS_KEY_ID=e2e-access-key", "NIFCLOUD_SECRET_ACCESS_KEY=e2e-secret-key"}
+	e := newEnv(t, framework.CloudsimOptions{
+		Transition: "volume.create=200ms,volume.attach=200ms,volume.detach=200ms",
+		Env:        creds, // the simulator accepts the same key pair
+	})
+	n := &nifcloudEnv{env: e, creds: creds}
+	clientEnv := append([]string{"NIFCLOUD_REGION=" + nifcloudRegion, "NIFCLOUD_ENDPOINT=" + e.sim.NIFCLOUDURL}, n.creds...)
+
+	workers := []string{"kumoworker1", "kumoworker2", "kumoworker3"}
+	for i, w := range workers {
+		n.addInstance(w, 11+i)
+	}
+	ccm, err := framework.StartCCM(e.ctx, e.bins, e.cp, framework.CCMOptions{Cloud: "nifcloud", Env: clientEnv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.track(ccm)
+	for _, w := range workers {
+		if _, err := framework.RegisterNode(e.ctx, e.cp.Client, w); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	t.Run("nodes are initialized", func(t *testing.T) {
+		st, err := n.state(e.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range workers {
+			want := "nifcloud:///" + nifcloudZone + "/" + st.Instances[w].InstanceUniqueID
+			waitNodeInitialized(e, w, want, map[string]string{
+				v1.LabelTopologyZone:       nifcloudZone,
+				v1.LabelTopologyRegion:     nifcloudRegion,
+				v1.LabelInstanceTypeStable: "e-medium",
+			})
+		}
+	})
+
+	t.Run("volume attaches for a pod and detaches after it", func(t *testing.T) {
+		csiCtl, err := framework.StartCSIController(e.ctx, e.bins, e.cp, e.dir, framework.CSIOptions{Cloud: "nifcloud", Env: clientEnv})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.track(csiCtl.Driver)
+		e.track(csiCtl.Attacher)
+		storageScenario(t, e, csiCtl, storageCase{
+			driverName:  "additional-storage.csi.nifcloud.com",
+			topologyKey: "topology.additional-storage.csi.nifcloud.com/zone",
+			zone:        nifcloudZone,
+			params:      map[string]string{"type": "high-speed", "accountingtype": "hourly"},
+			nodeName:    workers[1],
+			nodeID:      workers[1],
+			attachedTo: func(ctx context.Context, id string) (string, bool, error) {
+				st, err := n.state(ctx)
+				if err != nil {
+					return "", false, err
+				}
+				v, ok := st.Volumes[id]
+				if !ok || v.Attachment == nil {
+					return "", ok, nil
+				}
+				return v.Attachment.InstanceID, true, nil
+			},
+		})
+	})
+
+	t.Run("load balancer follows the Service and the nodes", func(t *testing.T) {
+		nifcloudLoadBalancerScenario(t, n, workers)
+	})
+
+	t.Run("deleted and stopped instances", func(t *testing.T) {
+		nifcloudLifecycleScenario(t, n, workers)
+	})
+}
+
+// waitNodeInitialized waits until the cloud node controller set the
+// providerID, the labels and an InternalIP, and removed the taint.
+func waitNodeInitialized(e *env, name, providerID string, labels map[string]string) {
+	e.t.Helper()
+	e.eventually("node "+name+" initialized", 60*time.Second, func(ctx context.Context) (bool, error) {
+		node, err := e.cp.Client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		if node.Spec.ProviderID != providerID || framework.HasTaint(node, framework.TaintUninitialized) {
+			return false, fmt.Errorf("providerID %q, taints %v", node.Spec.ProviderID, node.Spec.Taints)
+		}
+		for k, v := range labels {
+			if node.Labels[k] != v {
+				return false, fmt.Errorf("label %s=%q, want %q", k, node.Labels[k], v)
+			}
+		}
+		for _, a := range node.Status.Addresses {
+			if a.Type == v1.NodeInternalIP {
+				return true, nil
+			}
+		}
+		return false, fmt.Errorf("no InternalIP in %v", node.Status.Addresses)
+	})
+}
+
+func nifcloudLoadBalancerScenario(t *testing.T, n *nifcloudEnv, workers []string) {
+	e := n.env
+	c := e.cp.Client.CoreV1()
+	svc := &v1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "nginx", Namespace: "default", Annotations: map[string]string{
+			"service.beta.kubernetes.io/nifcloud-load-balancer-accounting-type": "2",
+		}},
+		Spec: v1.ServiceSpec{
+			Type:     v1.ServiceTypeLoadBalancer,
+			Selector: map[string]string{"app": "nginx"},
+			Ports:    []v1.ServicePort{{Name: "http", Port: 80, Protocol: v1.ProtocolTCP}},
+		},
+	}
+	if _, err := c.Services("default").Create(e.ctx, svc, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// expect waits until the cloud has exactly one LB whose listeners match
+	// the Service's ports (NodePorts) and the given backends.
+	expect := func(what string, backends []string) {
+		t.Helper()
+		sort.Strings(backends)
+		e.eventually(what, 90*time.Second, func(ctx context.Context) (bool, error) {
+			s, err := c.Services("default").Get(ctx, "nginx", metav1.GetOptions{})
+			if err != nil {
+				return false, err
+			}
+			st, err := n.state(ctx)
+			if err != nil {
+				return false, err
+			}
+			if len(st.LoadBalancers) != 1 {
+				return false, fmt.Errorf("%d load balancers in the cloud", len(st.LoadBalancers))
+			}
+			for _, lb := range st.LoadBalancers {
+				if len(s.Status.LoadBalancer.Ingress) != 1 || s.Status.LoadBalancer.Ingress[0].IP != lb.DNSName {
+					return false, fmt.Errorf("ingress %v, VIP %s", s.Status.LoadBalancer.Ingress, lb.DNSName)
+				}
+				if lb.AccountingType != "2" {
+					return false, fmt.Errorf("accounting type %q", lb.AccountingType)
+				}
+				if len(lb.Listeners) != len(s.Spec.Ports) {
+					return false, fmt.Errorf("%d listeners for %d ports", len(lb.Listeners), len(s.Spec.Ports))
+				}
+				for _, p := range s.Spec.Ports {
+					i := slices.IndexFunc(lb.Listeners, func(l struct {
+						LoadBalancerPort int      `json:"loadBalancerPort"`
+						InstancePort     int      `json:"instancePort"`
+						Instances        []string `json:"instances"`
+					}) bool {
+						return l.LoadBalancerPort == int(p.Port)
+					})
+					if i < 0 {
+						return false, fmt.Errorf("no listener for port %d", p.Port)
+					}
+					l := lb.Listeners[i]
+					got := slices.Clone(l.Instances)
+					sort.Strings(got)
+					if l.InstancePort != int(p.NodePort) || !slices.Equal(got, backends) {
+						return false, fmt.Errorf("port %d: instance port %d (NodePort %d), instances %v, want %v", p.Port, l.InstancePort, p.NodePort, got, backends)
+					}
+				}
+			}
+			return true, nil
+		})
+	}
+	expect("LB created with every node", slices.Clone(workers))
+
+	// A port is added.
+	updateService(t, e, func(s *v1.Service) {
+		s.Spec.Ports = append(s.Spec.Ports, v1.ServicePort{Name: "https", Port: 443, Protocol: v1.ProtocolTCP})
+	})
+	expect("listener added for the new port", slices.Clone(workers))
+
+	// A node joins, another leaves.
+	n.addInstance("kumoworker4", 14)
+	if _, err := framework.RegisterNode(e.ctx, e.cp.Client, "kumoworker4"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Nodes().Delete(e.ctx, workers[0], metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	expect("backends follow the nodes", []string{workers[1], workers[2], "kumoworker4"})
+
+	// The Service goes: nothing is left in the cloud.
+	if err := c.Services("default").Delete(e.ctx, "nginx", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e.eventually("LB deleted", 60*time.Second, func(ctx context.Context) (bool, error) {
+		_, err := c.Services("default").Get(ctx, "nginx", metav1.GetOptions{})
+		if !apierrors.IsNotFound(err) {
+			return false, fmt.Errorf("service still there (%v)", err)
+		}
+		st, err := n.state(ctx)
+		if err != nil {
+			return false, err
+		}
+		return len(st.LoadBalancers) == 0, fmt.Errorf("%d load balancers left", len(st.LoadBalancers))
+	})
+}
+
+func updateService(t *testing.T, e *env, mutate func(*v1.Service)) {
+	t.Helper()
+	for attempt := 0; ; attempt++ {
+		s, err := e.cp.Client.CoreV1().Services("default").Get(e.ctx, "nginx", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mutate(s)
+		_, err = e.cp.Client.CoreV1().Services("default").Update(e.ctx, s, metav1.UpdateOptions{})
+		if err == nil {
+			return
+		}
+		if !apierrors.IsConflict(err) || attempt > 5 {
+			t.Fatal(err)
+		}
+	}
+}
+
+// nifcloudLifecycleScenario: a stopped instance's NotReady node gets the
+// shutdown taint; a deleted instance's node is deleted.
+func nifcloudLifecycleScenario(t *testing.T, n *nifcloudEnv, workers []string) {
+	e := n.env
+	stopped, deleted := workers[1], workers[2]
+	if err := n.sim.Admin(e.ctx, http.MethodPut, n.sim.NIFCLOUDURL, nifcloudAdmin+"instances/"+stopped+"/state", map[string]string{"state": "stopped"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.sim.Admin(e.ctx, http.MethodDelete, n.sim.NIFCLOUDURL, nifcloudAdmin+"instances/"+deleted, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Without kubelet heartbeats the nodes would become NotReady; do it now.
+	for _, name := range []string{stopped, deleted} {
+		if err := framework.SetNodeReady(e.ctx, e.cp.Client, name, v1.ConditionUnknown); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitNodeGoneAndShutdown(e, deleted, stopped)
+}
+
+func waitNodeGoneAndShutdown(e *env, deleted, stopped string) {
+	e.t.Helper()
+	e.eventually("node of the deleted instance removed", 60*time.Second, func(ctx context.Context) (bool, error) {
+		_, err := e.cp.Client.CoreV1().Nodes().Get(ctx, deleted, metav1.GetOptions{})
+		return apierrors.IsNotFound(err), err
+	})
+	e.eventually("node of the stopped instance tainted", 60*time.Second, func(ctx context.Context) (bool, error) {
+		node, err := e.cp.Client.CoreV1().Nodes().Get(ctx, stopped, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		return framework.HasTaint(node, framework.TaintShutdown), fmt.Errorf("taints %v", node.Spec.Taints)
+	})
+}

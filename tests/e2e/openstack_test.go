@@ -1,0 +1,324 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"testing"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kumo-project/kumo/tests/e2e/framework"
+)
+
+const (
+	openstackAdmin = "/_sim/openstack/"
+	openstackZone  = "nova"
+)
+
+// openstackState is the part of the simulator's state the scenarios check.
+type openstackState struct {
+	Servers map[string]struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+	} `json:"servers"`
+	Networks map[string]struct {
+		ID       string `json:"id"`
+		Name     string `json:"name"`
+		External bool   `json:"external"`
+		Subnets  []struct {
+			ID string `json:"id"`
+		} `json:"subnets"`
+	} `json:"networks"`
+	FloatingIPs map[string]struct {
+		FloatingIPAddress string `json:"floating_ip_address"`
+		PortID            string `json:"port_id"`
+	} `json:"floating_ips"`
+	Volumes map[string]struct {
+		Status      string `json:"status"`
+		Attachments []struct {
+			ServerID string `json:"server_id"`
+		} `json:"attachments"`
+	} `json:"volumes"`
+	LoadBalancers map[string]struct {
+		ID         string `json:"id"`
+		VipAddress string `json:"vip_address"`
+	} `json:"load_balancers"`
+	Listeners map[string]struct {
+		LoadBalancerID string `json:"loadbalancer_id"`
+		ProtocolPort   int    `json:"protocol_port"`
+		DefaultPoolID  string `json:"default_pool_id"`
+	} `json:"listeners"`
+	Members map[string]struct {
+		PoolID       string `json:"pool_id"`
+		Address      string `json:"address"`
+		ProtocolPort int    `json:"protocol_port"`
+	} `json:"members"`
+}
+
+type openstackEnv struct {
+	*env
+	servers map[string]string // node name → server ID
+}
+
+func (o *openstackEnv) state(ctx context.Context) (openstackState, error) {
+	var st openstackState
+	err := o.sim.Admin(ctx, http.MethodGet, o.sim.OpenStackURL, openstackAdmin+"state", nil, &st)
+	return st, err
+}
+
+func (o *openstackEnv) addServer(name string, ip int) {
+	o.t.Helper()
+	in := map[string]any{
+		"name": name, "availability_zone": openstackZone,
+		"addresses": map[string]any{"private": []map[string]any{{"addr": fmt.Sprintf("10.0.0.%d", ip)}}},
+	}
+	var out struct {
+		ID string `json:"id"`
+	}
+	if err := o.sim.Admin(o.ctx, http.MethodPost, o.sim.OpenStackURL, openstackAdmin+"servers", in, &out); err != nil {
+		o.t.Fatal(err)
+	}
+	o.servers[name] = out.ID
+}
+
+// cloudConf writes the cloud.conf an OCCM user would have, pointing at the
+// simulator.
+func (o *openstackEnv) cloudConf() string {
+	o.t.Helper()
+	st, err := o.state(o.ctx)
+	if err != nil {
+		o.t.Fatal(err)
+	}
+	var publicNet, privateSubnet string
+	for _, n := range st.Networks {
+		switch {
+		case n.External:
+			publicNet = n.ID
+		case n.Name == "private" && len(n.Subnets) > 0:
+			privateSubnet = n.Subnets[0].ID
+		}
+	}
+	conf := fmt.Sprintf(`[Global]
+auth-url = %s/identity/v3
+username = admin
+password = secret
+project-name = demo
+domain-name = Default
+region = RegionOne
+
+[LoadBalancer]
+floating-network-id = %s
+subnet-id = %s
+`, o.sim.OpenStackURL, publicNet, privateSubnet)
+	path := filepath.Join(o.dir, "cloud.conf")
+	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+		o.t.Fatal(err)
+	}
+	return path
+}
+
+func TestOpenStack(t *testing.T) {
+	e := newEnv(t, framework.CloudsimOptions{
+		Transition: "volume.create=200ms,volume.attach=200ms,volume.detach=200ms,octavia.create=300ms,octavia.update=200ms,octavia.delete=200ms",
+	})
+	o := &openstackEnv{env: e, servers: map[string]string{}}
+	workers := []string{"os-worker-1", "os-worker-2", "os-worker-3"}
+	for i, w := range workers {
+		o.addServer(w, 11+i)
+	}
+	conf := o.cloudConf()
+	ccm, err := framework.StartCCM(e.ctx, e.bins, e.cp, framework.CCMOptions{Cloud: "openstack", CloudConfig: conf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.track(ccm)
+	for _, w := range workers {
+		if _, err := framework.RegisterNode(e.ctx, e.cp.Client, w); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	t.Run("nodes are initialized", func(t *testing.T) {
+		for _, w := range workers {
+			waitNodeInitialized(e, w, "openstack:///"+o.servers[w], map[string]string{
+				v1.LabelTopologyZone:       openstackZone,
+				v1.LabelTopologyRegion:     "RegionOne",
+				v1.LabelInstanceTypeStable: "m1.medium",
+			})
+		}
+	})
+
+	t.Run("volume attaches for a pod and detaches after it", func(t *testing.T) {
+		csiCtl, err := framework.StartCSIController(e.ctx, e.bins, e.cp, e.dir, framework.CSIOptions{Cloud: "openstack", CloudConfig: conf})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.track(csiCtl.Driver)
+		e.track(csiCtl.Attacher)
+		storageScenario(t, e, csiCtl, storageCase{
+			driverName:  "cinder.csi.openstack.org",
+			topologyKey: "topology.cinder.csi.openstack.org/zone",
+			zone:        openstackZone,
+			params:      map[string]string{"availability": openstackZone},
+			nodeName:    workers[1],
+			nodeID:      o.servers[workers[1]],
+			attachedTo: func(ctx context.Context, id string) (string, bool, error) {
+				st, err := o.state(ctx)
+				if err != nil {
+					return "", false, err
+				}
+				v, ok := st.Volumes[id]
+				if !ok || len(v.Attachments) == 0 {
+					return "", ok, nil
+				}
+				return v.Attachments[0].ServerID, true, nil
+			},
+		})
+	})
+
+	t.Run("load balancer follows the Service and the nodes", func(t *testing.T) {
+		openstackLoadBalancerScenario(t, o, workers)
+	})
+
+	t.Run("deleted and stopped servers", func(t *testing.T) {
+		stopped, deleted := workers[1], workers[2]
+		if err := o.sim.Admin(e.ctx, http.MethodPut, o.sim.OpenStackURL, openstackAdmin+"servers/"+o.servers[stopped]+"/status", map[string]string{"status": "SHUTOFF"}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := o.sim.Admin(e.ctx, http.MethodDelete, o.sim.OpenStackURL, openstackAdmin+"servers/"+o.servers[deleted], nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{stopped, deleted} {
+			if err := framework.SetNodeReady(e.ctx, e.cp.Client, name, v1.ConditionUnknown); err != nil {
+				t.Fatal(err)
+			}
+		}
+		waitNodeGoneAndShutdown(e, deleted, stopped)
+	})
+}
+
+func openstackLoadBalancerScenario(t *testing.T, o *openstackEnv, workers []string) {
+	e := o.env
+	c := e.cp.Client.CoreV1()
+	svc := &v1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "nginx", Namespace: "default", Annotations: map[string]string{
+			"loadbalancer.openstack.org/lb-method": "LEAST_CONNECTIONS",
+		}},
+		Spec: v1.ServiceSpec{
+			Type:     v1.ServiceTypeLoadBalancer,
+			Selector: map[string]string{"app": "nginx"},
+			Ports:    []v1.ServicePort{{Name: "http", Port: 80, Protocol: v1.ProtocolTCP}},
+		},
+	}
+	if _, err := c.Services("default").Create(e.ctx, svc, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	nodeIP := func(name string) string {
+		for i, w := range []string{"os-worker-1", "os-worker-2", "os-worker-3", "os-worker-4"} {
+			if w == name {
+				return fmt.Sprintf("10.0.0.%d", 11+i)
+			}
+		}
+		return ""
+	}
+	expect := func(what string, backends []string) {
+		t.Helper()
+		var want []string
+		for _, b := range backends {
+			want = append(want, nodeIP(b))
+		}
+		sort.Strings(want)
+		e.eventually(what, 120*time.Second, func(ctx context.Context) (bool, error) {
+			s, err := c.Services("default").Get(ctx, "nginx", metav1.GetOptions{})
+			if err != nil {
+				return false, err
+			}
+			st, err := o.state(ctx)
+			if err != nil {
+				return false, err
+			}
+			if len(st.LoadBalancers) != 1 {
+				return false, fmt.Errorf("%d load balancers", len(st.LoadBalancers))
+			}
+			fips := map[string]bool{}
+			for _, f := range st.FloatingIPs {
+				if f.PortID != "" {
+					fips[f.FloatingIPAddress] = true
+				}
+			}
+			if len(s.Status.LoadBalancer.Ingress) != 1 || !fips[s.Status.LoadBalancer.Ingress[0].IP] {
+				return false, fmt.Errorf("ingress %v, associated floating IPs %v", s.Status.LoadBalancer.Ingress, fips)
+			}
+			for _, p := range s.Spec.Ports {
+				pool := ""
+				for _, l := range st.Listeners {
+					if l.ProtocolPort == int(p.Port) {
+						pool = l.DefaultPoolID
+					}
+				}
+				if pool == "" {
+					return false, fmt.Errorf("no listener for port %d", p.Port)
+				}
+				var got []string
+				for _, m := range st.Members {
+					if m.PoolID == pool {
+						if m.ProtocolPort != int(p.NodePort) {
+							return false, fmt.Errorf("member %s on port %d, NodePort %d", m.Address, m.ProtocolPort, p.NodePort)
+						}
+						got = append(got, m.Address)
+					}
+				}
+				sort.Strings(got)
+				if !slices.Equal(got, want) {
+					return false, fmt.Errorf("port %d: members %v, want %v", p.Port, got, want)
+				}
+			}
+			if len(st.Listeners) != len(s.Spec.Ports) {
+				return false, fmt.Errorf("%d listeners for %d ports", len(st.Listeners), len(s.Spec.Ports))
+			}
+			return true, nil
+		})
+	}
+	expect("LB created with every node", slices.Clone(workers))
+
+	updateService(t, e, func(s *v1.Service) {
+		s.Spec.Ports = append(s.Spec.Ports, v1.ServicePort{Name: "https", Port: 443, Protocol: v1.ProtocolTCP})
+	})
+	expect("listener added for the new port", slices.Clone(workers))
+
+	o.addServer("os-worker-4", 14)
+	if _, err := framework.RegisterNode(e.ctx, e.cp.Client, "os-worker-4"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Nodes().Delete(e.ctx, workers[0], metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	expect("members follow the nodes", []string{workers[1], workers[2], "os-worker-4"})
+
+	if err := c.Services("default").Delete(e.ctx, "nginx", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e.eventually("LB and its floating IP deleted", 90*time.Second, func(ctx context.Context) (bool, error) {
+		_, err := c.Services("default").Get(ctx, "nginx", metav1.GetOptions{})
+		if !apierrors.IsNotFound(err) {
+			return false, fmt.Errorf("service still there (%v)", err)
+		}
+		st, err := o.state(ctx)
+		if err != nil {
+			return false, err
+		}
+		if len(st.LoadBalancers) != 0 || len(st.Listeners) != 0 || len(st.Members) != 0 || len(st.FloatingIPs) != 0 {
+			return false, fmt.Errorf("left: %d LBs, %d listeners, %d members, %d floating IPs",
+				len(st.LoadBalancers), len(st.Listeners), len(st.Members), len(st.FloatingIPs))
+		}
+		return true, nil
+	})
+}

@@ -1,0 +1,97 @@
+// Package e2e runs kumo's binaries against a real Kubernetes control plane
+// (etcd, kube-apiserver, kube-controller-manager built from
+// k8s.io/kubernetes) and the cloud simulator, each as a real process.
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kumo-project/kumo/tests/e2e/framework"
+)
+
+// buildOnce builds every binary once per test binary run.
+var buildOnce = sync.OnceValues(func() (framework.Binaries, error) {
+	root, err := framework.RepoRoot()
+	if err != nil {
+		return framework.Binaries{}, err
+	}
+	return framework.PrepareBinaries(root)
+})
+
+// env is one test's cluster: control plane + simulator. Everything stops
+// when the test ends; on failure the processes' log tails are printed.
+type env struct {
+	t     *testing.T
+	ctx   context.Context
+	dir   string
+	bins  framework.Binaries
+	cp    *framework.ControlPlane
+	sim   *framework.Cloudsim
+	procs []*framework.Process
+}
+
+func newEnv(t *testing.T, simOpts framework.CloudsimOptions) *env {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("e2e: skipped with -short")
+	}
+	bins, err := buildOnce()
+	if err != nil {
+		t.Fatalf("preparing binaries: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	t.Cleanup(cancel)
+	dir := t.TempDir()
+	if keep := os.Getenv("KUMO_E2E_KEEP"); keep != "" {
+		dir = filepath.Join(keep, t.Name())
+		_ = os.MkdirAll(dir, 0o755)
+	}
+	e := &env{t: t, ctx: ctx, dir: dir, bins: bins}
+	cp, err := framework.StartControlPlane(ctx, bins, dir, framework.ControlPlaneOptions{})
+	if err != nil {
+		t.Fatalf("control plane: %v", err)
+	}
+	e.cp = cp
+	t.Cleanup(func() {
+		e.dumpLogsOnFailure()
+		for i := len(e.procs) - 1; i >= 0; i-- {
+			e.procs[i].Stop(10 * time.Second)
+		}
+		cp.Stop()
+	})
+	sim, err := framework.StartCloudsim(ctx, bins, dir, cp.LogDir, simOpts)
+	if err != nil {
+		t.Fatalf("cloudsim: %v", err)
+	}
+	e.sim = sim
+	e.procs = append(e.procs, sim.Proc)
+	return e
+}
+
+// track registers a process to stop (and dump) with the env.
+func (e *env) track(p *framework.Process) { e.procs = append(e.procs, p) }
+
+func (e *env) dumpLogsOnFailure() {
+	if !e.t.Failed() {
+		return
+	}
+	all := append(append([]*framework.Process{}, e.cp.Processes()...), e.procs...)
+	for _, p := range all {
+		e.t.Logf("---- %s (%s), last lines:\n%s", p.Name, p.LogPath, p.LogTail(40))
+	}
+}
+
+// eventually polls cond until it holds or the timeout passes.
+func (e *env) eventually(what string, timeout time.Duration, cond func(ctx context.Context) (bool, error)) {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(e.ctx, timeout)
+	defer cancel()
+	if err := framework.WaitFor(ctx, what, 250*time.Millisecond, nil, cond); err != nil {
+		e.t.Fatal(err)
+	}
+}
