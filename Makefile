@@ -40,7 +40,7 @@ lint:
 	$(GO) vet ./...
 	$(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION) run ./...
 
-demo: build
+demo:
 	./hack/demo.sh
 
 e2e:

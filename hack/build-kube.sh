@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Kubernetes binaries the end-to-end harness runs from the Go
-# module proxy, once: kube-apiserver and kube-controller-manager (pods name
-# their node, so no scheduler is needed) from k8s.io/kubernetes, and
+# module proxy, once: kube-apiserver, kube-controller-manager and
+# kube-scheduler (for `make demo`) from k8s.io/kubernetes, and
 # csi-attacher from kubernetes-csi/external-attacher. Both upstream modules
 # carry replace directives, so each is built from a wrapper module under
 # tests/e2e/tools/ that repeats them. Results are kept in $KUMO_BIN_DIR
@@ -11,26 +11,29 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 bindir=${KUMO_BIN_DIR:-$root/tests/e2e/.bin}
 mkdir -p "$bindir"
 
-# build <wrapper module dir> <module path> <version> <cmd package>...
+# build <wrapper module dir> <version> <cmd package>... builds each command
+# unless its stamp for this version exists.
 build() {
-  local mod=$1 modpath=$2 version=$3
-  shift 3
-  local stamp="$bindir/.$(basename "$modpath")-$version"
-  [[ -f "$stamp" ]] && return 0
+  local mod=$1 version=$2
+  shift 2
   for pkg in "$@"; do
-    echo "build-kube: building $(basename "$pkg") $version" >&2
-    (cd "$mod" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$bindir/$(basename "$pkg")" "$pkg")
+    local name stamp
+    name=$(basename "$pkg")
+    stamp="$bindir/.$name-$version"
+    [[ -f "$stamp" && -x "$bindir/$name" ]] && continue
+    echo "build-kube: building $name $version" >&2
+    (cd "$mod" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$bindir/$name" "$pkg")
+    touch "$stamp"
   done
-  touch "$stamp"
 }
 
 version_of() { awk -v m="$2" '$1=="require" && $2==m {print $3} $1==m {print $2}' "$1/go.mod" | head -1; }
 
 kube=$root/tests/e2e/tools/kube
-build "$kube" k8s.io/kubernetes "$(version_of "$kube" k8s.io/kubernetes)" \
-  k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager
+build "$kube" "$(version_of "$kube" k8s.io/kubernetes)" \
+  k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+  k8s.io/kubernetes/cmd/kube-scheduler
 
 attacher=$root/tests/e2e/tools/attacher
-build "$attacher" github.com/kubernetes-csi/external-attacher/v4 \
-  "$(version_of "$attacher" github.com/kubernetes-csi/external-attacher/v4)" \
+build "$attacher" "$(version_of "$attacher" github.com/kubernetes-csi/external-attacher/v4)" \
   github.com/kubernetes-csi/external-attacher/v4/cmd/csi-attacher

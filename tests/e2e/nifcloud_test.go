@@ -17,7 +17,6 @@ import (
 )
 
 const (
-	nifcloudAdmin  = "/_sim/nifcloud/"
 	nifcloudZone   = "east-11"
 	nifcloudRegion = "jp-east-1"
 )
@@ -46,36 +45,28 @@ type nifcloudState struct {
 	} `json:"loadBalancers"`
 }
 
-type nifcloudEnv struct {
-	*env
-	creds []string
-}
+type nifcloudEnv struct{ *env }
 
 func (n *nifcloudEnv) state(ctx context.Context) (nifcloudState, error) {
 	var st nifcloudState
-	err := n.sim.Admin(ctx, http.MethodGet, n.sim.NIFCLOUDURL, nifcloudAdmin+"state", nil, &st)
+	err := n.sim.Admin(ctx, http.MethodGet, n.sim.NIFCLOUDURL, framework.NIFCLOUDAdmin+"state", nil, &st)
 	return st, err
 }
 
 func (n *nifcloudEnv) addInstance(name string, ip int) {
 	n.t.Helper()
-	in := map[string]any{
-		"instanceId": name, "instanceType": "e-medium", "zone": nifcloudZone,
-		"privateIp": fmt.Sprintf("10.0.0.%d", ip), "publicIp": fmt.Sprintf("198.51.100.%d", ip), "state": "running",
-	}
-	if err := n.sim.Admin(n.ctx, http.MethodPost, n.sim.NIFCLOUDURL, nifcloudAdmin+"instances", in, nil); err != nil {
+	if err := framework.AddNIFCLOUDInstance(n.ctx, n.sim, name, nifcloudZone, ip); err != nil {
 		n.t.Fatal(err)
 	}
 }
 
 func TestNIFCLOUD(t *testing.T) {
-	creds := []string{"NIFCLOUD_ACCESS_KEY_ID=e2e-access-key", "NIFCLOUD_SECRET_ACCESS_KEY=e2e-secret-key"}
 	e := newEnv(t, framework.CloudsimOptions{
 		Transition: "volume.create=200ms,volume.attach=200ms,volume.detach=200ms",
-		Env:        creds, // the simulator accepts the same key pair
+		Env:        framework.NIFCLOUDCreds(),
 	})
-	n := &nifcloudEnv{env: e, creds: creds}
-	clientEnv := append([]string{"NIFCLOUD_REGION=" + nifcloudRegion, "NIFCLOUD_ENDPOINT=" + e.sim.NIFCLOUDURL}, n.creds...)
+	n := &nifcloudEnv{env: e}
+	clientEnv := framework.NIFCLOUDClientEnv(e.sim, nifcloudRegion)
 
 	workers := []string{"kumoworker1", "kumoworker2", "kumoworker3"}
 	for i, w := range workers {
@@ -293,10 +284,10 @@ func updateService(t *testing.T, e *env, mutate func(*v1.Service)) {
 func nifcloudLifecycleScenario(t *testing.T, n *nifcloudEnv, workers []string) {
 	e := n.env
 	stopped, deleted := workers[1], workers[2]
-	if err := n.sim.Admin(e.ctx, http.MethodPut, n.sim.NIFCLOUDURL, nifcloudAdmin+"instances/"+stopped+"/state", map[string]string{"state": "stopped"}, nil); err != nil {
+	if err := n.sim.Admin(e.ctx, http.MethodPut, n.sim.NIFCLOUDURL, framework.NIFCLOUDAdmin+"instances/"+stopped+"/state", map[string]string{"state": "stopped"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := n.sim.Admin(e.ctx, http.MethodDelete, n.sim.NIFCLOUDURL, nifcloudAdmin+"instances/"+deleted, nil, nil); err != nil {
+	if err := n.sim.Admin(e.ctx, http.MethodDelete, n.sim.NIFCLOUDURL, framework.NIFCLOUDAdmin+"instances/"+deleted, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	// Without kubelet heartbeats the nodes would become NotReady; do it now.

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"testing"
@@ -19,8 +17,7 @@ import (
 )
 
 const (
-	openstackAdmin = "/_sim/openstack/"
-	openstackZone  = "nova"
+	openstackZone = "nova"
 )
 
 // openstackState is the part of the simulator's state the scenarios check.
@@ -70,59 +67,17 @@ type openstackEnv struct {
 
 func (o *openstackEnv) state(ctx context.Context) (openstackState, error) {
 	var st openstackState
-	err := o.sim.Admin(ctx, http.MethodGet, o.sim.OpenStackURL, openstackAdmin+"state", nil, &st)
+	err := o.sim.Admin(ctx, http.MethodGet, o.sim.OpenStackURL, framework.OpenStackAdmin+"state", nil, &st)
 	return st, err
 }
 
 func (o *openstackEnv) addServer(name string, ip int) {
 	o.t.Helper()
-	in := map[string]any{
-		"name": name, "availability_zone": openstackZone,
-		"addresses": map[string]any{"private": []map[string]any{{"addr": fmt.Sprintf("10.0.0.%d", ip)}}},
-	}
-	var out struct {
-		ID string `json:"id"`
-	}
-	if err := o.sim.Admin(o.ctx, http.MethodPost, o.sim.OpenStackURL, openstackAdmin+"servers", in, &out); err != nil {
-		o.t.Fatal(err)
-	}
-	o.servers[name] = out.ID
-}
-
-// cloudConf writes the cloud.conf an OCCM user would have, pointing at the
-// simulator.
-func (o *openstackEnv) cloudConf() string {
-	o.t.Helper()
-	st, err := o.state(o.ctx)
+	id, err := framework.AddOpenStackServer(o.ctx, o.sim, name, openstackZone, ip)
 	if err != nil {
 		o.t.Fatal(err)
 	}
-	var publicNet, privateSubnet string
-	for _, n := range st.Networks {
-		switch {
-		case n.External:
-			publicNet = n.ID
-		case n.Name == "private" && len(n.Subnets) > 0:
-			privateSubnet = n.Subnets[0].ID
-		}
-	}
-	conf := fmt.Sprintf(`[Global]
-auth-url = %s/identity/v3
-username = admin
-password = secret
-project-name = demo
-domain-name = Default
-region = RegionOne
-
-[LoadBalancer]
-floating-network-id = %s
-subnet-id = %s
-`, o.sim.OpenStackURL, publicNet, privateSubnet)
-	path := filepath.Join(o.dir, "cloud.conf")
-	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
-		o.t.Fatal(err)
-	}
-	return path
+	o.servers[name] = id
 }
 
 func TestOpenStack(t *testing.T) {
@@ -134,7 +89,10 @@ func TestOpenStack(t *testing.T) {
 	for i, w := range workers {
 		o.addServer(w, 11+i)
 	}
-	conf := o.cloudConf()
+	conf, err := framework.WriteOpenStackCloudConf(e.ctx, e.sim, e.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ccm, err := framework.StartCCM(e.ctx, e.bins, e.cp, framework.CCMOptions{Cloud: "openstack", CloudConfig: conf})
 	if err != nil {
 		t.Fatal(err)
@@ -190,10 +148,10 @@ func TestOpenStack(t *testing.T) {
 
 	t.Run("deleted and stopped servers", func(t *testing.T) {
 		stopped, deleted := workers[1], workers[2]
-		if err := o.sim.Admin(e.ctx, http.MethodPut, o.sim.OpenStackURL, openstackAdmin+"servers/"+o.servers[stopped]+"/status", map[string]string{"status": "SHUTOFF"}, nil); err != nil {
+		if err := o.sim.Admin(e.ctx, http.MethodPut, o.sim.OpenStackURL, framework.OpenStackAdmin+"servers/"+o.servers[stopped]+"/status", map[string]string{"status": "SHUTOFF"}, nil); err != nil {
 			t.Fatal(err)
 		}
-		if err := o.sim.Admin(e.ctx, http.MethodDelete, o.sim.OpenStackURL, openstackAdmin+"servers/"+o.servers[deleted], nil, nil); err != nil {
+		if err := o.sim.Admin(e.ctx, http.MethodDelete, o.sim.OpenStackURL, framework.OpenStackAdmin+"servers/"+o.servers[deleted], nil, nil); err != nil {
 			t.Fatal(err)
 		}
 		for _, name := range []string{stopped, deleted} {

@@ -48,12 +48,7 @@ func storageScenario(t *testing.T, e *env, csiCtl *framework.CSIController, sc s
 		t.Fatal(err)
 	}
 	// What node-driver-registrar and kubelet would publish for the node.
-	if _, err := k.StorageV1().CSINodes().Create(ctx, &storagev1.CSINode{
-		ObjectMeta: metav1.ObjectMeta{Name: sc.nodeName},
-		Spec: storagev1.CSINodeSpec{Drivers: []storagev1.CSINodeDriver{{
-			Name: sc.driverName, NodeID: sc.nodeID, TopologyKeys: []string{sc.topologyKey},
-		}}},
-	}, metav1.CreateOptions{}); err != nil {
+	if err := framework.RegisterCSINode(ctx, k, sc.nodeName, sc.driverName, sc.nodeID, sc.topologyKey, sc.zone); err != nil {
 		t.Fatal(err)
 	}
 	wffc := storagev1.VolumeBindingWaitForFirstConsumer

@@ -13,6 +13,7 @@ type Binaries struct {
 	Etcd              string
 	APIServer         string
 	ControllerManager string
+	Scheduler         string
 	Attacher          string
 	CCM               string
 	CSI               string
@@ -67,6 +68,7 @@ func PrepareBinaries(root string) (Binaries, error) {
 		Etcd:              etcd,
 		APIServer:         filepath.Join(kubeBin, "kube-apiserver"),
 		ControllerManager: filepath.Join(kubeBin, "kube-controller-manager"),
+		Scheduler:         filepath.Join(kubeBin, "kube-scheduler"),
 		Attacher:          filepath.Join(kubeBin, "csi-attacher"),
 		CCM:               filepath.Join(kumoBin, "cloud-controller-manager"),
 		CSI:               filepath.Join(kumoBin, "csi-driver"),

@@ -34,6 +34,8 @@ type ControlPlaneOptions struct {
 	// Controllers is kube-controller-manager's --controllers (default: the
 	// attach/detach and persistent volume controllers only).
 	Controllers string
+	// Scheduler also starts kube-scheduler.
+	Scheduler bool
 }
 
 // StartControlPlane starts the three processes under dir and waits until
@@ -133,6 +135,25 @@ func (cp *ControlPlane) start(ctx context.Context, bins Binaries, opts ControlPl
 		return err
 	}
 	cp.procs = append(cp.procs, kcm)
+	if !opts.Scheduler {
+		return nil
+	}
+	schedPort, err := FreePort()
+	if err != nil {
+		return err
+	}
+	sched, err := StartProcess("kube-scheduler", cp.LogDir, bins.Scheduler, []string{
+		"--kubeconfig=" + cp.Kubeconfig,
+		"--authentication-kubeconfig=" + cp.Kubeconfig,
+		"--authorization-kubeconfig=" + cp.Kubeconfig,
+		"--bind-address=127.0.0.1",
+		"--secure-port=" + strconv.Itoa(schedPort),
+		"--leader-elect=false",
+	}, nil)
+	if err != nil {
+		return err
+	}
+	cp.procs = append(cp.procs, sched)
 	return nil
 }
 
