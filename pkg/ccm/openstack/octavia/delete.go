@@ -1,0 +1,110 @@
+package octavia
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/listeners"
+	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/loadbalancers"
+	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/pools"
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/layer3/floatingips"
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/klog/v2"
+)
+
+// ensureDeleted releases the Service's floating IP (only if we created it
+// and keep-floatingip is not set; others are detached) and deletes the
+// load balancer. An adopted load balancer (load-balancer-id naming one we
+// did not create) keeps existing: only this Service's children go.
+func (l *LoadBalancer) ensureDeleted(ctx context.Context, cluster string, svc *v1.Service) error {
+	logger := klog.FromContext(ctx).WithValues("service", klog.KObj(svc), "loadBalancer", lbName(cluster, svc))
+	ctx = klog.NewContext(ctx, logger)
+	a := &annotations{m: svc.Annotations}
+	keep := a.boolean(AnnKeepFloatingIP, false)
+	if a.err != nil {
+		// Deleting must not be blocked by a bad value: err on keeping the IP.
+		l.reportInvalid(svc, a.err)
+		keep = true
+	}
+	name := lbName(cluster, svc)
+	lb, err := l.findLB(ctx, name, a.str(AnnLoadBalancerID, ""))
+	if err != nil || lb == nil {
+		return err
+	}
+	if pending(lb.ProvisioningStatus) {
+		if lb, err = l.waitActive(ctx, lb.ID); err != nil && lb == nil {
+			return err
+		}
+	}
+	if lb.Name != name {
+		// The floating IP of an adopted load balancer belongs to its owner.
+		logger.Info("Load balancer was adopted, deleting only this Service's listeners", "loadBalancerID", lb.ID, "loadBalancer", lb.Name)
+		have, err := l.readTree(ctx, lb.ID)
+		if err != nil {
+			return err
+		}
+		r := &reconciler{l: l, lbID: lb.ID, name: name}
+		return r.run(ctx, nil, have)
+	}
+	fips, err := l.fipsOn(ctx, floatingips.ListOpts{PortID: lb.VipPortID})
+	if err != nil {
+		return err
+	}
+	for _, f := range fips {
+		if err := l.releaseFIP(ctx, f, fipDescription(cluster, svc), keep); err != nil {
+			return err
+		}
+	}
+	if l.cfg.CascadeDelete {
+		return l.deleteCascade(ctx, lb.ID)
+	}
+	return l.deleteSerial(ctx, lb.ID, name)
+}
+
+// deleteCascade deletes the load balancer with all children in one call
+// and waits until it is gone.
+func (l *LoadBalancer) deleteCascade(ctx context.Context, id string) error {
+	err := loadbalancers.Delete(ctx, l.clients.LoadBalancer, id, loadbalancers.DeleteOpts{Cascade: true}).ExtractErr()
+	if isStatus(err, http.StatusConflict) {
+		if _, werr := l.waitActive(ctx, id); werr != nil {
+			return werr
+		}
+		err = loadbalancers.Delete(ctx, l.clients.LoadBalancer, id, loadbalancers.DeleteOpts{Cascade: true}).ExtractErr()
+	}
+	if isStatus(err, http.StatusNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("delete load balancer %s: %w", id, err)
+	}
+	klog.FromContext(ctx).Info("Deleting load balancer", "loadBalancerID", id, "cascade", true)
+	return l.waitGone(ctx, id)
+}
+
+// deleteSerial removes pools, listeners, then the load balancer
+// ([LoadBalancer] cascade-delete=false).
+func (l *LoadBalancer) deleteSerial(ctx context.Context, id, name string) error {
+	have, err := l.readTree(ctx, id)
+	if err != nil {
+		return err
+	}
+	c := l.clients.LoadBalancer
+	r := &reconciler{l: l, lbID: id, name: name, owned: true}
+	for _, p := range have.pools {
+		pid := p.pool.ID
+		if err := r.do(ctx, "delete pool "+p.pool.Name, func(ctx context.Context) error { return pools.Delete(ctx, c, pid).ExtractErr() }); err != nil {
+			return err
+		}
+	}
+	for _, li := range have.listeners {
+		lid := li.ID
+		if err := r.do(ctx, "delete listener "+li.Name, func(ctx context.Context) error { return listeners.Delete(ctx, c, lid).ExtractErr() }); err != nil {
+			return err
+		}
+	}
+	if err := loadbalancers.Delete(ctx, c, id, loadbalancers.DeleteOpts{}).ExtractErr(); err != nil && !isStatus(err, http.StatusNotFound) {
+		return fmt.Errorf("delete load balancer %s: %w", id, err)
+	}
+	return l.waitGone(ctx, id)
+}

@@ -1,0 +1,58 @@
+package cinderdisk
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/gophercloud/gophercloud/v2"
+
+	"github.com/kumo-project/kumo/pkg/csi/backend"
+)
+
+// httpStatus returns the HTTP status of a gophercloud error (0 if none).
+func httpStatus(err error) int {
+	var ue gophercloud.ErrUnexpectedResponseCode
+	if errors.As(err, &ue) {
+		return ue.Actual
+	}
+	var uep *gophercloud.ErrUnexpectedResponseCode
+	if errors.As(err, &uep) && uep != nil {
+		return uep.Actual
+	}
+	return 0
+}
+
+// apiError wraps an OpenStack API error with what was being done and the
+// sentinel matching its HTTP status: 404 → ErrNotFound, 413 →
+// ErrQuota, 409 → ErrFailedPrecondition, 429/503 (after the transport's
+// retries) → ErrUnavailable. Other errors (other 4xx, 5xx, transport
+// errors) wrap no sentinel and become codes.Internal.
+func apiError(err error, format string, args ...any) error {
+	what := fmt.Sprintf(format, args...)
+	var sentinel error
+	switch httpStatus(err) {
+	case http.StatusNotFound:
+		sentinel = backend.ErrNotFound
+	case http.StatusRequestEntityTooLarge:
+		sentinel = backend.ErrQuota
+	case http.StatusConflict:
+		sentinel = backend.ErrFailedPrecondition
+	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
+		sentinel = backend.ErrUnavailable
+	}
+	if sentinel == nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return fmt.Errorf("%s: %w: %w", what, sentinel, err)
+}
+
+// isNotFound reports a 404 answer.
+func isNotFound(err error) bool { return httpStatus(err) == http.StatusNotFound }
+
+// transient reports errors worth polling through: throttling and server
+// errors that outlived the transport's retries, and transport failures.
+func transient(err error) bool {
+	s := httpStatus(err)
+	return s == 0 || s == http.StatusTooManyRequests || s >= 500
+}

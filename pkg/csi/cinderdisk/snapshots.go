@@ -1,0 +1,159 @@
+package cinderdisk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/snapshots"
+	"github.com/gophercloud/gophercloud/v2/pagination"
+	"k8s.io/klog/v2"
+
+	"github.com/kumo-project/kumo/pkg/csi/backend"
+	"github.com/kumo-project/kumo/pkg/csi/profile"
+)
+
+// CreateSnapshot implements backend.Snapshots and waits until the
+// snapshot is available. Parameters: "force-create" snapshots in-use
+// volumes; "type=backup" is not supported.
+func (b *Backend) CreateSnapshot(ctx context.Context, name, sourceVolumeID string, params backend.Parameters) (*backend.Snapshot, error) {
+	if t := params.Get(profile.CinderSnapshotParamType); t != "" && t != profile.CinderSnapshotTypeSnapshot {
+		return nil, fmt.Errorf("snapshot parameter %q: %q is not supported by kumo (only %q): %w",
+			profile.CinderSnapshotParamType, t, profile.CinderSnapshotTypeSnapshot, backend.ErrInvalidArgument)
+	}
+	force, _ := strconv.ParseBool(params.Get(profile.CinderSnapshotParamForceCreate))
+	md := map[string]string{}
+	if b.opts.ClusterID != "" {
+		md[MetadataCluster] = b.opts.ClusterID
+	}
+	s, err := snapshots.Create(ctx, b.block, snapshots.CreateOpts{
+		VolumeID: sourceVolumeID, Name: name, Description: Description, Force: force, Metadata: md,
+	}).Extract()
+	if err != nil {
+		if httpStatus(err) == http.StatusBadRequest {
+			return nil, fmt.Errorf("snapshotting volume %s (in-use volumes need the %q parameter): %w: %w",
+				sourceVolumeID, profile.CinderSnapshotParamForceCreate, backend.ErrFailedPrecondition, err)
+		}
+		return nil, apiError(err, "snapshotting volume %s", sourceVolumeID)
+	}
+	klog.FromContext(ctx).V(2).Info("Cinder snapshot created, waiting for it to become available", "snapshotID", s.ID, "name", name, "volumeID", sourceVolumeID)
+	ready, err := b.waitSnapshot(ctx, s.ID, "snapshot "+s.ID+" to become available", func(s *snapshots.Snapshot) (bool, error) {
+		switch {
+		case s == nil:
+			return false, nil
+		case s.Status == "error":
+			return false, fmt.Errorf("snapshot %s went to status error", s.ID)
+		}
+		return s.Status == "available", nil
+	})
+	if err != nil {
+		if ctx.Err() == nil && !errors.Is(err, backend.ErrUnavailable) {
+			b.cleanupSnapshot(ctx, s.ID)
+		}
+		return nil, err
+	}
+	return snapshotOf(ready), nil
+}
+
+// cleanupSnapshot deletes a snapshot that failed, even after cancellation.
+func (b *Backend) cleanupSnapshot(ctx context.Context, id string) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.opts.WaitTimeout)
+	defer cancel()
+	if err := snapshots.Delete(cctx, b.block, id).ExtractErr(); err != nil && !isNotFound(err) {
+		klog.FromContext(ctx).Error(err, "Could not delete a failed snapshot; it is left behind", "snapshotID", id)
+	}
+}
+
+// DeleteSnapshot implements backend.Snapshots and waits until the
+// snapshot is gone (Cinder refuses to delete a volume with snapshots).
+func (b *Backend) DeleteSnapshot(ctx context.Context, id string) error {
+	err := snapshots.Delete(ctx, b.block, id).ExtractErr()
+	if err != nil && httpStatus(err) == http.StatusBadRequest {
+		s, gerr := snapshots.Get(ctx, b.block, id).Extract()
+		switch {
+		case gerr != nil:
+			return apiError(err, "deleting snapshot %s", id)
+		case s.Status != "deleting":
+			return fmt.Errorf("cinder refuses to delete snapshot %s in status %q: %w: %w", id, s.Status, backend.ErrFailedPrecondition, err)
+		}
+		err = nil
+	}
+	if err != nil {
+		return apiError(err, "deleting snapshot %s", id)
+	}
+	_, err = b.waitSnapshot(ctx, id, "snapshot "+id+" to be deleted", func(s *snapshots.Snapshot) (bool, error) {
+		if s != nil && s.Status == "error_deleting" {
+			return false, fmt.Errorf("deleting snapshot %s failed (status %q)", id, s.Status)
+		}
+		return s == nil, nil
+	})
+	return err
+}
+
+// GetSnapshot implements backend.Snapshots.
+func (b *Backend) GetSnapshot(ctx context.Context, id string) (*backend.Snapshot, error) {
+	s, err := snapshots.Get(ctx, b.block, id).Extract()
+	if err != nil {
+		return nil, apiError(err, "getting snapshot %s", id)
+	}
+	return snapshotOf(s), nil
+}
+
+// FindSnapshotByName implements backend.Snapshots.
+func (b *Backend) FindSnapshotByName(ctx context.Context, name string) (*backend.Snapshot, error) {
+	pages, err := snapshots.List(b.block, snapshots.ListOpts{Name: name}).AllPages(ctx)
+	if err != nil {
+		return nil, apiError(err, "listing snapshots named %q", name)
+	}
+	list, err := snapshots.ExtractSnapshots(pages)
+	if err != nil {
+		return nil, fmt.Errorf("decoding snapshots named %q: %w", name, err)
+	}
+	var found []snapshots.Snapshot
+	for _, s := range list {
+		if s.Name == name && s.Status != "deleting" {
+			found = append(found, s)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return nil, fmt.Errorf("no snapshot named %q: %w", name, backend.ErrNotFound)
+	case 1:
+		return snapshotOf(&found[0]), nil
+	}
+	return nil, fmt.Errorf("%d snapshots are named %q; delete the extra ones", len(found), name)
+}
+
+// ListSnapshots implements backend.Snapshots; paging as in ListDisks.
+func (b *Backend) ListSnapshots(ctx context.Context, sourceVolumeID string, maxEntries int, token string) ([]*backend.Snapshot, string, error) {
+	var out []*backend.Snapshot
+	next := ""
+	pager := snapshots.List(b.block, snapshots.ListOpts{VolumeID: sourceVolumeID, Limit: maxEntries, Marker: token})
+	err := pager.EachPage(ctx, func(_ context.Context, page pagination.Page) (bool, error) {
+		list, err := snapshots.ExtractSnapshots(page)
+		if err != nil {
+			return false, err
+		}
+		for i := range list {
+			if list[i].Status != "deleting" {
+				out = append(out, snapshotOf(&list[i]))
+			}
+		}
+		if maxEntries <= 0 {
+			return true, nil
+		}
+		if u, _ := page.NextPageURL(); u != "" && len(list) > 0 {
+			next = list[len(list)-1].ID
+		}
+		return false, nil
+	})
+	if err != nil {
+		if token != "" && httpStatus(err) == http.StatusBadRequest {
+			return nil, "", fmt.Errorf("unknown marker %q: %w", token, backend.ErrInvalidArgument)
+		}
+		return nil, "", apiError(err, "listing snapshots")
+	}
+	return out, next, nil
+}
