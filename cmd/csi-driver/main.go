@@ -1,0 +1,129 @@
+// Command csi-driver is kumo's CSI block-storage plugin for NIFCLOUD
+// additional storage (--cloud=nifcloud) and OpenStack Cinder
+// (--cloud=openstack). One binary serves the controller Deployment
+// (--mode=controller), the node DaemonSet (--mode=node) or both (all).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"k8s.io/klog/v2"
+
+	"github.com/kumo-project/kumo/pkg/cloudmetrics"
+	"github.com/kumo-project/kumo/pkg/csi/driver"
+	"github.com/kumo-project/kumo/pkg/version"
+)
+
+// flags are the command-line options.
+type flags struct {
+	endpoint       string
+	cloud          string
+	cloudConfig    string
+	mode           string
+	driverName     string
+	httpEndpoint   string
+	deviceRoot     string
+	maxVolumes     int64
+	nodeID         string
+	zone           string
+	clusterID      string
+	metadataURL    string
+	configDriveDir string
+}
+
+func main() {
+	if err := run(); err != nil {
+		klog.ErrorS(err, "csi-driver failed")
+		klog.Flush()
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	var f flags
+	fs := flag.NewFlagSet("csi-driver", flag.ContinueOnError)
+	klog.InitFlags(fs)
+	fs.StringVar(&f.endpoint, "endpoint", "unix:///csi/csi.sock", "CSI endpoint: unix:///path or tcp://host:port")
+	fs.StringVar(&f.cloud, "cloud", "", "cloud: nifcloud or openstack (required)")
+	fs.StringVar(&f.cloudConfig, "cloud-config", "", "cloud configuration file (OpenStack cloud.conf; NIFCLOUD [Global] INI, else NIFCLOUD_* env)")
+	fs.StringVar(&f.mode, "mode", "all", "services to serve: controller, node or all")
+	fs.StringVar(&f.driverName, "driver-name", "", "CSI driver name (default additional-storage.csi.nifcloud.com / cinder.csi.openstack.org)")
+	fs.StringVar(&f.httpEndpoint, "http-endpoint", "", "address for /metrics and /healthz (empty: disabled)")
+	fs.StringVar(&f.deviceRoot, "device-root", "/", "root under which /dev and /sys are searched (tests)")
+	fs.Int64Var(&f.maxVolumes, "max-volumes-per-node", 0, "volumes attachable per node (0: the cloud's default)")
+	fs.StringVar(&f.nodeID, "node-id", "", "node ID override (default: from metadata / NODE_NAME)")
+	fs.StringVar(&f.zone, "zone", "", "zone override for the node")
+	fs.StringVar(&f.clusterID, "cluster", "", "cluster ID recorded on created volumes")
+	fs.StringVar(&f.metadataURL, "metadata-url", "", "OpenStack metadata service base URL override")
+	fs.StringVar(&f.configDriveDir, "config-drive-dir", "", "OpenStack config drive directory (already mounted)")
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		return err
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	logger := klog.FromContext(ctx).WithValues("cloud", f.cloud, "mode", f.mode)
+	ctx = klog.NewContext(ctx, logger)
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	rec := cloudmetrics.New()
+	if err := rec.Register(reg); err != nil {
+		return err
+	}
+
+	opts := driver.Options{
+		DriverName:        f.driverName,
+		Version:           version.Version,
+		Mode:              driver.Mode(f.mode),
+		Endpoint:          f.endpoint,
+		MaxVolumesPerNode: f.maxVolumes,
+		Registerer:        reg,
+	}
+	var err error
+	switch f.cloud {
+	case "nifcloud":
+		err = setupNIFCLOUD(ctx, f, rec, &opts)
+	case "openstack":
+		err = setupOpenStack(ctx, f, rec, &opts)
+	default:
+		err = fmt.Errorf("--cloud must be nifcloud or openstack (got %q)", f.cloud)
+	}
+	if err != nil {
+		return err
+	}
+	d, err := driver.New(opts)
+	if err != nil {
+		return err
+	}
+	if f.httpEndpoint != "" {
+		srv := serveHTTP(ctx, f.httpEndpoint, reg)
+		defer srv.Close()
+	}
+	logger.Info("starting CSI driver", "endpoint", f.endpoint, "version", version.Version)
+	return d.Run(ctx)
+}
+
+func serveHTTP(ctx context.Context, addr string, reg *prometheus.Registry) *http.Server {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			klog.FromContext(ctx).Error(err, "metrics endpoint stopped", "addr", addr)
+		}
+	}()
+	return srv
+}
