@@ -63,7 +63,7 @@ func (n *nifcloudEnv) addInstance(name string, ip int) {
 func TestNIFCLOUD(t *testing.T) {
 	e := newEnv(t, framework.CloudsimOptions{
 		Transition: "volume.create=200ms,volume.attach=200ms,volume.detach=200ms",
-		Env:        framework.NIFCLOUDCreds(),
+		Env:        framework.SimEnv(),
 	})
 	n := &nifcloudEnv{env: e}
 	clientEnv := framework.NIFCLOUDClientEnv(e.sim, nifcloudRegion)

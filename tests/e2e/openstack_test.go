@@ -83,6 +83,7 @@ func (o *openstackEnv) addServer(name string, ip int) {
 func TestOpenStack(t *testing.T) {
 	e := newEnv(t, framework.CloudsimOptions{
 		Transition: "volume.create=200ms,volume.attach=200ms,volume.detach=200ms,octavia.create=300ms,octavia.update=200ms,octavia.delete=200ms",
+		Env:        framework.SimEnv(),
 	})
 	o := &openstackEnv{env: e, servers: map[string]string{}}
 	workers := []string{"os-worker-1", "os-worker-2", "os-worker-3"}

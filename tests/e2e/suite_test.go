@@ -33,6 +33,8 @@ type env struct {
 	cp    *framework.ControlPlane
 	sim   *framework.Cloudsim
 	procs []*framework.Process
+	// secrets must never appear in any process's log.
+	secrets []string
 }
 
 func newEnv(t *testing.T, simOpts framework.CloudsimOptions) *env {
@@ -49,15 +51,17 @@ func newEnv(t *testing.T, simOpts framework.CloudsimOptions) *env {
 	dir := t.TempDir()
 	if keep := os.Getenv("KUMO_E2E_KEEP"); keep != "" {
 		dir = filepath.Join(keep, t.Name())
+		_ = os.RemoveAll(dir) // a fresh cluster and cloud every run
 		_ = os.MkdirAll(dir, 0o755)
 	}
-	e := &env{t: t, ctx: ctx, dir: dir, bins: bins}
+	e := &env{t: t, ctx: ctx, dir: dir, bins: bins, secrets: framework.Secrets()}
 	cp, err := framework.StartControlPlane(ctx, bins, dir, framework.ControlPlaneOptions{})
 	if err != nil {
 		t.Fatalf("control plane: %v", err)
 	}
 	e.cp = cp
 	t.Cleanup(func() {
+		e.checkNoSecretsLogged()
 		e.dumpLogsOnFailure()
 		for i := len(e.procs) - 1; i >= 0; i-- {
 			e.procs[i].Stop(10 * time.Second)
@@ -75,6 +79,22 @@ func newEnv(t *testing.T, simOpts framework.CloudsimOptions) *env {
 
 // track registers a process to stop (and dump) with the env.
 func (e *env) track(p *framework.Process) { e.procs = append(e.procs, p) }
+
+// checkNoSecretsLogged fails the test if a credential shows up in the log
+// of any process (the components run at high verbosity).
+func (e *env) checkNoSecretsLogged() {
+	all := append(append([]*framework.Process{}, e.cp.Processes()...), e.procs...)
+	for _, p := range all {
+		if p == e.sim.Proc {
+			continue // the simulator is the cloud: it knows the secrets
+		}
+		for _, s := range e.secrets {
+			if p.LogContains(s) {
+				e.t.Errorf("%s logged a credential (%d chars starting %q) in %s", p.Name, len(s), s[:3], p.LogPath)
+			}
+		}
+	}
+}
 
 func (e *env) dumpLogsOnFailure() {
 	if !e.t.Failed() {

@@ -14,11 +14,24 @@ const (
 	OpenStackAdmin = "/_sim/openstack/"
 )
 
+// Credentials of the simulated clouds. They are distinctive so that a test
+// can search every log for them.
+const (
+	nifcloudSecretKey = "e2e-nifcloud-secret-5b0e7d"
+	openstackPassword = "e2e-os-password-9c2a41"
+)
+
 // NIFCLOUDCreds is the key pair the simulator is started with and the
 // components use (the simulator verifies every signature with it).
 func NIFCLOUDCreds() []string {
-	return []string{"NIFCLOUD_ACCESS_KEY_ID=e2e-access-key", "NIFCLOUD_SECRET_ACCESS_KEY=e2e-secret-key"}
+	return []string{"NIFCLOUD_ACCESS_KEY_ID=e2e-access-key", "NIFCLOUD_SECRET_ACCESS_KEY=" + nifcloudSecretKey}
 }
+
+// SimEnv is the simulator's environment: the credentials it accepts.
+func SimEnv() []string { return append(NIFCLOUDCreds(), "OS_PASSWORD="+openstackPassword) }
+
+// Secrets are the values no component may ever log.
+func Secrets() []string { return []string{nifcloudSecretKey, openstackPassword} }
 
 // NIFCLOUDClientEnv is the environment of the CCM and the CSI driver: the
 // reference's variables plus the endpoint override that points at the
@@ -83,7 +96,7 @@ func WriteOpenStackCloudConf(ctx context.Context, sim *Cloudsim, dir string) (st
 	conf := fmt.Sprintf(`[Global]
 auth-url = %s/identity/v3
 username = admin
-password = secret
+password = %s
 project-name = demo
 domain-name = Default
 region = RegionOne
@@ -91,7 +104,7 @@ region = RegionOne
 [LoadBalancer]
 floating-network-id = %s
 subnet-id = %s
-`, sim.OpenStackURL, publicNet, privateSubnet)
+`, sim.OpenStackURL, openstackPassword, publicNet, privateSubnet)
 	path := filepath.Join(dir, "cloud.conf")
 	return path, os.WriteFile(path, []byte(conf), 0o600)
 }

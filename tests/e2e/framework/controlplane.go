@@ -81,6 +81,9 @@ func (cp *ControlPlane) start(ctx context.Context, bins Binaries, opts ControlPl
 		"--etcd-servers=http://127.0.0.1:" + strconv.Itoa(etcdClient),
 		"--bind-address=127.0.0.1",
 		"--advertise-address=127.0.0.1",
+		// No kubernetes Service endpoints: a loopback address is refused by
+		// the endpoint reconciler, and nothing in-cluster needs them.
+		"--endpoint-reconciler-type=none",
 		"--secure-port=" + strconv.Itoa(apiPort),
 		"--cert-dir=" + pki,
 		"--token-auth-file=" + filepath.Join(pki, "tokens.csv"),
@@ -118,7 +121,7 @@ func (cp *ControlPlane) start(ctx context.Context, bins Binaries, opts ControlPl
 
 	controllers := opts.Controllers
 	if controllers == "" {
-		controllers = "persistentvolume-binder-controller,persistentvolume-attach-detach-controller,persistentvolume-protection-controller,pvc-protection-controller"
+		controllers = "persistentvolume-binder-controller,persistentvolume-attach-detach-controller,persistentvolume-protection-controller,persistentvolumeclaim-protection-controller"
 	}
 	kcm, err := StartProcess("kube-controller-manager", cp.LogDir, bins.ControllerManager, []string{
 		"--kubeconfig=" + cp.Kubeconfig,
@@ -135,6 +138,11 @@ func (cp *ControlPlane) start(ctx context.Context, bins Binaries, opts ControlPl
 		return err
 	}
 	cp.procs = append(cp.procs, kcm)
+	kctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	if err := waitTCP(kctx, "kube-controller-manager", kcmPort, kcm); err != nil {
+		return err
+	}
 	if !opts.Scheduler {
 		return nil
 	}

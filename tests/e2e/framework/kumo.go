@@ -37,7 +37,7 @@ func StartCCM(ctx context.Context, bins Binaries, cp *ControlPlane, opts CCMOpti
 		"--node-monitor-period=2s",
 		"--node-status-update-frequency=5s",
 		"--concurrent-service-syncs=2",
-		"--v=4",
+		"--v=6",
 	}
 	if opts.CloudConfig != "" {
 		args = append(args, "--cloud-config="+opts.CloudConfig)
@@ -86,7 +86,7 @@ func StartCSIController(ctx context.Context, bins Binaries, cp *ControlPlane, di
 		"--mode=controller",
 		"--endpoint=unix://" + sock,
 		"--http-endpoint=" + metrics,
-		"--v=4",
+		"--v=6",
 	}
 	if opts.CloudConfig != "" {
 		args = append(args, "--cloud-config="+opts.CloudConfig)

@@ -124,13 +124,14 @@ func FreePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// WaitFor polls cond every interval until it returns true, returns an
-// error, ctx ends or the process given (if any) exits.
+// WaitFor polls cond every interval until it returns true (its error is
+// then ignored), ctx ends or the process given (if any) exits. An error
+// with false is kept as the reason reported on timeout.
 func WaitFor(ctx context.Context, what string, interval time.Duration, p *Process, cond func(context.Context) (bool, error)) error {
 	var last error
 	for {
 		ok, err := cond(ctx)
-		if err == nil && ok {
+		if ok {
 			return nil
 		}
 		if err != nil {

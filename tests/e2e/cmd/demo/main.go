@@ -117,7 +117,7 @@ func (d *demo) start(bins framework.Binaries) error {
 	say("Starting etcd, kube-apiserver, kube-controller-manager, kube-scheduler in %s…", d.dir)
 	cp, err := framework.StartControlPlane(d.ctx, bins, d.dir, framework.ControlPlaneOptions{
 		Scheduler:   true,
-		Controllers: "deployment-controller,replicaset-controller,persistentvolume-binder-controller,persistentvolume-attach-detach-controller,persistentvolume-protection-controller,pvc-protection-controller",
+		Controllers: "deployment-controller,replicaset-controller,persistentvolume-binder-controller,persistentvolume-attach-detach-controller,persistentvolume-protection-controller,persistentvolumeclaim-protection-controller",
 	})
 	if err != nil {
 		return err
@@ -125,7 +125,7 @@ func (d *demo) start(bins framework.Binaries) error {
 	d.cp = cp
 	say("Starting the %s simulator…", d.cloud.title)
 	d.sim, err = framework.StartCloudsim(d.ctx, bins, d.dir, cp.LogDir, framework.CloudsimOptions{
-		Env:        framework.NIFCLOUDCreds(),
+		Env:        framework.SimEnv(),
 		Transition: "volume.create=500ms,volume.attach=500ms,volume.detach=500ms,octavia.create=1s,octavia.update=300ms,octavia.delete=300ms",
 	})
 	if err != nil {

@@ -1,0 +1,148 @@
+package packaging
+
+import (
+	"strings"
+	"testing"
+
+	authorizationv1 "k8s.io/api/authorization/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// TestManifestsAgainstAPIServer applies every rendered manifest to a real
+// kube-apiserver with server-side dry-run and strict field validation, so
+// a schema error in deploy/ or charts/ fails here. It then creates the
+// RBAC for real and asks the authorizer whether each component may do
+// exactly what it needs.
+func TestManifestsAgainstAPIServer(t *testing.T) {
+	s := startAPIServer(t)
+
+	for _, c := range components {
+		for _, cloud := range clouds {
+			t.Run("kustomize/"+c.name+"/"+cloud, func(t *testing.T) {
+				objs := renderKustomize(t, "deploy/"+c.overlay+"/overlays/"+cloud)
+				if err := s.applyAll(objs, true); err != nil {
+					t.Fatal(err)
+				}
+				t.Logf("%d objects accepted", len(objs))
+			})
+			t.Run("helm/"+c.name+"/"+cloud, func(t *testing.T) {
+				vals := fullChartValues(c.chart, cloud)
+				objs, err := renderChart("charts/"+c.chart, "kube-system", vals)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := s.applyAll(objs, true); err != nil {
+					t.Fatal(err)
+				}
+				t.Logf("%d objects accepted (all optional values set)", len(objs))
+			})
+		}
+	}
+	for _, cloud := range clouds {
+		t.Run("credentials/"+cloud, func(t *testing.T) {
+			if err := s.applyAll(renderKustomize(t, "deploy/credentials/"+cloud), true); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+
+	// The checks above would be worthless if the server only warned about
+	// unknown fields: prove a misspelt field is rejected.
+	t.Run("strict-validation", func(t *testing.T) {
+		objs := renderKustomize(t, "deploy/ccm/overlays/nifcloud")
+		ds := objs.ofKind("DaemonSet")[0].DeepCopy()
+		containers, _, _ := unstructured.NestedSlice(ds.Object, "spec", "template", "spec", "containers")
+		containers[0].(map[string]any)["readOnlyRootFileSystem"] = true // wrong case
+		if err := unstructured.SetNestedSlice(ds.Object, containers, "spec", "template", "spec", "containers"); err != nil {
+			t.Fatal(err)
+		}
+		err := s.apply(ds, true)
+		if err == nil || !strings.Contains(err.Error(), "readOnlyRootFileSystem") {
+			t.Fatalf("misspelt field: got %v, want an error naming readOnlyRootFileSystem", err)
+		}
+	})
+
+	t.Run("rbac", func(t *testing.T) {
+		// The openstack renderings are the superset (snapshotter); both
+		// CCM overlays bind their provider's event ServiceAccount.
+		for _, dir := range []string{"deploy/ccm/overlays/nifcloud", "deploy/ccm/overlays/openstack", "deploy/csi/overlays/openstack"} {
+			objs := renderKustomize(t, dir)
+			for _, k := range objs.keys() {
+				switch objs[k].GetKind() {
+				case "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding":
+					if err := s.apply(objs[k], false); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+		}
+		perms := requiredPermissions()
+		t.Logf("%d access checks", len(perms))
+		for _, p := range perms {
+			if got := s.allowed(t, p); got != p.allow {
+				t.Errorf("%s: allowed=%v, want %v (%s)", p, got, p.allow, p.why)
+			}
+		}
+	})
+}
+
+// fullChartValues sets every optional value so that all template branches
+// reach the API server.
+func fullChartValues(chart, cloud string) map[string]any {
+	secret := map[string]any{"create": true}
+	if cloud == "nifcloud" {
+		secret["nifcloud"] = map[string]any{"accessKeyID": "AKID", "secretAccessKey": "SECRET", "region": "jp-east-1", "endpoint": "https://example.invalid/api/"}
+	} else {
+		secret["cloudConfig"] = "[Global]\nauth-url = https://keystone.invalid/v3\n"
+	}
+	vals := map[string]any{"cloud": cloud, "secret": secret}
+	switch chart {
+	case "kumo-cloud-controller-manager":
+		vals["extraArgs"] = []any{"--concurrent-service-syncs=2"}
+	case "kumo-csi-driver":
+		vals["controller"] = map[string]any{"extraArgs": []any{"--zone=zone-a"}, "replicas": 1}
+		vals["node"] = map[string]any{"extraArgs": []any{"--max-volumes-per-node=10"}, "kubeletDir": "/var/lib/k0s/kubelet"}
+		vals["storageClasses"] = []any{map[string]any{
+			"name": "fast", "isDefault": true, "reclaimPolicy": "Retain",
+			"parameters": map[string]any{"csi.storage.k8s.io/fstype": "xfs"}, "allowVolumeExpansion": false,
+		}}
+	}
+	return vals
+}
+
+// permission is one access check for a ServiceAccount in kube-system.
+type permission struct {
+	sa                         string
+	verb, group, resource, sub string
+	namespace, name            string
+	allow                      bool
+	why                        string
+}
+
+func (p permission) String() string {
+	r := p.resource
+	if p.sub != "" {
+		r += "/" + p.sub
+	}
+	if p.group != "" {
+		r += "." + p.group
+	}
+	return "system:serviceaccount:kube-system:" + p.sa + " " + p.verb + " " + r + " ns=" + p.namespace + " name=" + p.name
+}
+
+func (s *apiServer) allowed(t *testing.T, p permission) bool {
+	t.Helper()
+	sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+		User:   "system:serviceaccount:kube-system:" + p.sa,
+		Groups: []string{"system:serviceaccounts", "system:serviceaccounts:kube-system", "system:authenticated"},
+		ResourceAttributes: &authorizationv1.ResourceAttributes{
+			Verb: p.verb, Group: p.group, Resource: p.resource, Subresource: p.sub, Namespace: p.namespace, Name: p.name,
+		},
+	}}
+	res, err := s.client.AuthorizationV1().SubjectAccessReviews().Create(s.ctx, sar, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("%s: %v", p, err)
+	}
+	return res.Status.Allowed
+}
