@@ -7,6 +7,7 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -37,17 +38,37 @@ func RegisterNode(ctx context.Context, c kubernetes.Interface, name string) (*v1
 	if err != nil {
 		return nil, fmt.Errorf("create node %s: %w", name, err)
 	}
-	// What kubelet reports, so that the scheduler can place pods.
-	resources := v1.ResourceList{
-		v1.ResourceCPU:    resource.MustParse("4"),
-		v1.ResourceMemory: resource.MustParse("8Gi"),
-		v1.ResourcePods:   resource.MustParse("110"),
+	if err := SetNodeReady(ctx, c, name, v1.ConditionTrue); err != nil {
+		return nil, err
 	}
-	created.Status.Capacity, created.Status.Allocatable = resources, resources
-	if _, err := c.CoreV1().Nodes().UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
-		return nil, fmt.Errorf("node %s status: %w", name, err)
+	// The API server's TaintNodesByCondition admission adds the not-ready
+	// taint at creation; kube-controller-manager's node lifecycle
+	// controller (not run here: there are no kubelet heartbeats) would
+	// remove it once the node reports Ready.
+	return created, removeTaint(ctx, c, name, v1.TaintNodeNotReady)
+}
+
+func removeTaint(ctx context.Context, c kubernetes.Interface, name, key string) error {
+	for attempt := 0; ; attempt++ {
+		node, err := c.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		var keep []v1.Taint
+		for _, t := range node.Spec.Taints {
+			if t.Key != key {
+				keep = append(keep, t)
+			}
+		}
+		if len(keep) == len(node.Spec.Taints) {
+			return nil
+		}
+		node.Spec.Taints = keep
+		_, err = c.CoreV1().Nodes().Update(ctx, node, metav1.UpdateOptions{})
+		if err == nil || !apierrors.IsConflict(err) || attempt >= 5 {
+			return err
+		}
 	}
-	return created, SetNodeReady(ctx, c, name, v1.ConditionTrue)
 }
 
 // SetNodeReady sets the node's Ready condition, as kubelet's heartbeat (or
@@ -73,8 +94,17 @@ func SetNodeReady(ctx context.Context, c kubernetes.Interface, name string, stat
 		if !replaced {
 			node.Status.Conditions = append(node.Status.Conditions, cond)
 		}
+		if node.Status.Capacity == nil {
+			// What kubelet reports, so that the scheduler can place pods.
+			resources := v1.ResourceList{
+				v1.ResourceCPU:    resource.MustParse("4"),
+				v1.ResourceMemory: resource.MustParse("8Gi"),
+				v1.ResourcePods:   resource.MustParse("110"),
+			}
+			node.Status.Capacity, node.Status.Allocatable = resources, resources
+		}
 		_, err = c.CoreV1().Nodes().UpdateStatus(ctx, node, metav1.UpdateOptions{})
-		if err == nil || attempt >= 5 {
+		if err == nil || !apierrors.IsConflict(err) || attempt >= 10 {
 			return err
 		}
 	}

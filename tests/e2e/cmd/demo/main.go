@@ -92,9 +92,14 @@ type demo struct {
 	sim   *framework.Cloudsim
 	procs []*framework.Process
 	conn  *grpc.ClientConn
+	// stopProvisioner ends the provisioning loop before the cluster goes.
+	stopProvisioner context.CancelFunc
 }
 
 func (d *demo) stop() {
+	if d.stopProvisioner != nil {
+		d.stopProvisioner()
+	}
 	if d.conn != nil {
 		d.conn.Close()
 	}
@@ -162,7 +167,9 @@ func (d *demo) start(bins framework.Binaries) error {
 		return err
 	}
 	prov := &framework.Provisioner{Client: cp.Client, Controller: csi.NewControllerClient(d.conn), DriverName: d.cloud.driver, TopologyKey: d.cloud.topologyKey}
-	go prov.Run(klog.NewContext(d.ctx, klog.Background()), time.Second)
+	pctx, cancel := context.WithCancel(klog.NewContext(d.ctx, klog.Background()))
+	d.stopProvisioner = cancel
+	go prov.Run(pctx, time.Second)
 	return nil
 }
 

@@ -82,7 +82,9 @@ func (d *demo) print() {
 			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", c.Name, c.Status.Phase, c.Spec.VolumeName, capacity.String(), deref(c.Spec.StorageClassName))
 		}
 	}
+	w.Flush()
 	if pvs, err := k.CoreV1().PersistentVolumes().List(ctx, metav1.ListOptions{}); err == nil {
+		fmt.Println()
 		fmt.Fprintln(w, "PV\tDRIVER\tVOLUME-HANDLE\tNODE-AFFINITY")
 		for _, p := range pvs.Items {
 			if p.Spec.CSI != nil {
@@ -90,7 +92,9 @@ func (d *demo) print() {
 			}
 		}
 	}
+	w.Flush()
 	if vas, err := k.StorageV1().VolumeAttachments().List(ctx, metav1.ListOptions{}); err == nil {
+		fmt.Println()
 		fmt.Fprintln(w, "VOLUMEATTACHMENT\tNODE\tATTACHED\tDEVICE HINT")
 		for _, va := range vas.Items {
 			fmt.Fprintf(w, "%s\t%s\t%v\t%v\n", va.Name, va.Spec.NodeName, va.Status.Attached, va.Status.AttachmentMetadata)
