@@ -23,11 +23,13 @@ deps:
 	./hack/install-deps.sh
 
 # The README's test command: unit + integration tests (simulators over real
-# HTTP, real mounts on loop devices when root), plus short fuzzing.
+# HTTP, real mounts on loop devices when root), short fuzzing, then the
+# end-to-end suite on a real control plane (tests/e2e, its own module).
 test: deps
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
 	$(MAKE) fuzz
+	$(MAKE) e2e
 
 unit:
 	$(GO) test -count=1 -short ./...
