@@ -14,18 +14,26 @@ import (
 	"k8s.io/cloud-provider/options"
 	"k8s.io/component-base/cli"
 	cliflag "k8s.io/component-base/cli/flag"
-	_ "k8s.io/component-base/logs/json/register"          // --logging-format=json
+	_ "k8s.io/component-base/logs/json/register" // --logging-format=json
+	"k8s.io/component-base/metrics/legacyregistry"
 	_ "k8s.io/component-base/metrics/prometheus/clientgo" // client-go metrics
 	_ "k8s.io/component-base/metrics/prometheus/version"  // build info metric
 	"k8s.io/klog/v2"
 
 	nifcloudccm "github.com/kumo-project/kumo/pkg/ccm/nifcloud"
 	openstackccm "github.com/kumo-project/kumo/pkg/ccm/openstack"
+	"github.com/kumo-project/kumo/pkg/cloudmetrics"
 )
 
 func main() {
-	nifcloudccm.Register()
-	openstackccm.Register()
+	// Every cloud API call is measured (kumo_cloud_api_*) and served on the
+	// CCM's /metrics with the controllers' own metrics.
+	rec := cloudmetrics.New()
+	if err := rec.Register(legacyregistry.Registerer()); err != nil {
+		klog.Fatalf("registering cloud API metrics: %v", err)
+	}
+	nifcloudccm.Register(rec)
+	openstackccm.Register(rec)
 
 	ccmOptions, err := options.NewCloudControllerManagerOptions()
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,7 +77,7 @@ func TestNIFCLOUD(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.track(ccm)
+	e.track(ccm.Process)
 	for _, w := range workers {
 		if _, err := framework.RegisterNode(e.ctx, e.cp.Client, w); err != nil {
 			t.Fatal(err)
@@ -128,6 +129,17 @@ func TestNIFCLOUD(t *testing.T) {
 
 	t.Run("load balancer follows the Service and the nodes", func(t *testing.T) {
 		nifcloudLoadBalancerScenario(t, n, workers)
+	})
+
+	t.Run("cloud API calls are measured on the CCM's /metrics", func(t *testing.T) {
+		body, err := ccm.Metrics(e.ctx, e.cp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := `kumo_cloud_api_requests_total{cloud="nifcloud",request="DescribeInstances"}`
+		if !strings.Contains(body, want) {
+			t.Errorf("CCM /metrics lacks %s", want)
+		}
 	})
 
 	t.Run("deleted and stopped instances", func(t *testing.T) {

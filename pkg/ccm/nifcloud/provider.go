@@ -17,6 +17,7 @@ import (
 	cloudprovider "k8s.io/cloud-provider"
 	"k8s.io/klog/v2"
 
+	"github.com/kumo-project/kumo/pkg/cloudmetrics"
 	"github.com/kumo-project/kumo/pkg/nifcloud"
 )
 
@@ -28,17 +29,22 @@ const eventComponent = "nifcloud-cloud-provider"
 
 // Register registers the provider with k8s.io/cloud-provider under
 // ProviderName. The CCM main calls it (there is no init()).
-func Register() {
-	cloudprovider.RegisterCloudProvider(ProviderName, factory)
+//
+// rec (may be nil) records every NIFCLOUD API call.
+func Register(rec *cloudmetrics.Recorder) {
+	cloudprovider.RegisterCloudProvider(ProviderName, func(r io.Reader) (cloudprovider.Interface, error) {
+		return factory(r, rec)
+	})
 }
 
 // factory builds a provider from the --cloud-config file (nil when not
 // given) and the environment.
-func factory(r io.Reader) (cloudprovider.Interface, error) {
+func factory(r io.Reader, rec *cloudmetrics.Recorder) (cloudprovider.Interface, error) {
 	cc, err := LoadCloudConfig(r, nil)
 	if err != nil {
 		return nil, err
 	}
+	cc.API.Metrics = rec
 	api, err := nifcloud.New(cc.API)
 	if err != nil {
 		return nil, err

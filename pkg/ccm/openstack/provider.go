@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kumo-project/kumo/pkg/cloudmetrics"
 	"io"
 	"os"
 	"strconv"
@@ -64,15 +65,16 @@ type Options struct {
 }
 
 // Register registers the provider with k8s.io/cloud-provider under
-// ProviderName. The CCM main calls it (there is no init()).
-func Register() {
+// ProviderName. The CCM main calls it (there is no init()); rec (may be
+// nil) records every OpenStack API request.
+func Register(rec *cloudmetrics.Recorder) {
 	cloudprovider.RegisterCloudProvider(ProviderName, func(r io.Reader) (cloudprovider.Interface, error) {
-		return factory(r, defaultLoadBalancerFactory())
+		return factory(r, defaultLoadBalancerFactory(), rec)
 	})
 }
 
 // factory parses the --cloud-config file and authenticates.
-func factory(r io.Reader, lb LoadBalancerFactory) (cloudprovider.Interface, error) {
+func factory(r io.Reader, lb LoadBalancerFactory, rec *cloudmetrics.Recorder) (cloudprovider.Interface, error) {
 	if r == nil {
 		return nil, errors.New("openstack: --cloud-config is required (OCCM cloud.conf format)")
 	}
@@ -90,7 +92,7 @@ func factory(r io.Reader, lb LoadBalancerFactory) (cloudprovider.Interface, erro
 	for _, w := range cfg.Warnings {
 		logger.Info("WARNING: cloud config", "warning", w)
 	}
-	clients, err := client.New(ctx, cfg, client.Options{})
+	clients, err := client.New(ctx, cfg, client.Options{Metrics: rec})
 	if err != nil {
 		return nil, fmt.Errorf("openstack: %w", err)
 	}

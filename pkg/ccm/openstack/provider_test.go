@@ -22,7 +22,7 @@ func TestRegisterAndFactory(t *testing.T) {
 	// Register once per process (a second registration is fatal), e.g.
 	// with -count=2: a registered provider fails on the nil config.
 	if _, err := cloudprovider.GetCloudProvider(ProviderName, nil); err == nil {
-		Register()
+		Register(nil)
 	}
 	cloud, err := cloudprovider.GetCloudProvider(ProviderName, strings.NewReader(cloudConf(e.srv.URL)))
 	if err != nil {
@@ -45,15 +45,15 @@ func TestRegisterAndFactory(t *testing.T) {
 		}
 	}
 
-	if _, err := factory(nil, nil); err == nil || !strings.Contains(err.Error(), "--cloud-config") {
+	if _, err := factory(nil, nil, nil); err == nil || !strings.Contains(err.Error(), "--cloud-config") {
 		t.Errorf("nil config err = %v", err)
 	}
 	bad := cloudConf(e.srv.URL) + "\n[LoadBalancer]\nmonitor-delay = 5x\n"
-	if _, err := factory(strings.NewReader(bad), nil); err == nil || !strings.Contains(err.Error(), "monitor-delay") {
+	if _, err := factory(strings.NewReader(bad), nil, nil); err == nil || !strings.Contains(err.Error(), "monitor-delay") {
 		t.Errorf("bad config err = %v, want it to name monitor-delay", err)
 	}
 	wrong := strings.Replace(cloudConf(e.srv.URL), "password = secret", "password = wrong", 1)
-	if _, err := factory(strings.NewReader(wrong), nil); err == nil || strings.Contains(err.Error(), "wrong") {
+	if _, err := factory(strings.NewReader(wrong), nil, nil); err == nil || strings.Contains(err.Error(), "wrong") {
 		t.Errorf("bad password err = %v (must fail without echoing the password)", err)
 	}
 }

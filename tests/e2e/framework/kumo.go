@@ -2,8 +2,11 @@ package framework
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -17,8 +20,40 @@ type CCMOptions struct {
 	ExtraArgs   []string
 }
 
+// CCM is a running cloud-controller-manager.
+type CCM struct {
+	*Process
+	// Port is its secure port (healthz, metrics).
+	Port int
+}
+
+// Metrics fetches the CCM's /metrics with the cluster admin's token (the
+// CCM delegates authentication and authorization to the API server). The
+// CCM's serving certificate is self-signed in its temp dir, so only this
+// loopback probe skips verification.
+func (c *CCM) Metrics(ctx context.Context, cp *ControlPlane) (string, error) {
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // loopback test process
+	}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("https://127.0.0.1:%d/metrics", c.Port), nil)
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Authorization", "Bearer "+cp.Config.BearerToken)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("GET /metrics: HTTP %d: %.200s", resp.StatusCode, body)
+	}
+	return string(body), err
+}
+
 // StartCCM runs our cloud-controller-manager against the control plane.
-func StartCCM(ctx context.Context, bins Binaries, cp *ControlPlane, opts CCMOptions) (*Process, error) {
+func StartCCM(ctx context.Context, bins Binaries, cp *ControlPlane, opts CCMOptions) (*CCM, error) {
 	port, err := FreePort()
 	if err != nil {
 		return nil, err
@@ -53,7 +88,7 @@ func StartCCM(ctx context.Context, bins Binaries, cp *ControlPlane, opts CCMOpti
 		p.Stop(5 * time.Second)
 		return nil, err
 	}
-	return p, nil
+	return &CCM{Process: p, Port: port}, nil
 }
 
 // CSIOptions configure a CSI driver process in controller mode.

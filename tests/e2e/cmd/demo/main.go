@@ -146,7 +146,7 @@ func (d *demo) start(bins framework.Binaries) error {
 	if err != nil {
 		return err
 	}
-	d.procs = append(d.procs, ccm)
+	d.procs = append(d.procs, ccm.Process)
 	say("Registering %d nodes the way kubelet --cloud-provider=external does…", len(nodeIDs))
 	for _, name := range d.cloud.nodes {
 		if _, err := framework.RegisterNode(d.ctx, cp.Client, name); err != nil {
