@@ -60,7 +60,7 @@ func (b *Backend) AttachDisk(ctx context.Context, diskID, nodeID string) (map[st
 		return nil, apiError(err, "attaching volume %s to server %s", diskID, nodeID)
 	}
 	var device string
-	_, err = b.waitVolume(ctx, diskID, "volume "+diskID+" to be attached to "+nodeID, func(v *volumes.Volume) (bool, error) {
+	_, err = b.waitVolume(ctx, diskID, "volume "+diskID+" to be attached to "+nodeID, false, func(v *volumes.Volume) (bool, error) {
 		if v == nil {
 			return false, nil
 		}
@@ -102,7 +102,7 @@ func (b *Backend) DetachDisk(ctx context.Context, diskID, nodeID string) error {
 		}
 		return apiError(err, "detaching volume %s from server %s", diskID, nodeID)
 	}
-	_, err = b.waitVolume(ctx, diskID, "volume "+diskID+" to be detached from "+nodeID, func(v *volumes.Volume) (bool, error) {
+	_, err = b.waitVolume(ctx, diskID, "volume "+diskID+" to be detached from "+nodeID, false, func(v *volumes.Volume) (bool, error) {
 		if v == nil {
 			return true, nil
 		}

@@ -4,7 +4,9 @@
 // cinder-csi-plugin's behaviour (find by name, cluster metadata, "type" and
 // "availability" parameters) except that it waits for every state change to
 // finish: a "creating" volume cannot be attached, and a snapshot or volume
-// that is still "deleting" blocks the deletion of its source.
+// that is still "deleting" blocks the deletion of its source. Concurrent
+// waits for volume states share one watcher that lists the volumes once
+// per tick for all of them (watcher.go).
 //
 // The backend has no Capacity: Cinder has no per-zone free-space API
 // usable by a project (only scheduler stats, admin-only).
@@ -36,7 +38,8 @@ const extendInUseMicroversion = "3.42"
 // context has no earlier deadline.
 const DefaultWaitTimeout = 5 * time.Minute
 
-// DefaultPoll paces the polls of volume, snapshot and attachment states.
+// DefaultPoll paces the polls of snapshot and attachment states and, when
+// set in Options, bounds the volume watcher's tick.
 var DefaultPoll = backoff.Policy{Initial: 500 * time.Millisecond, Max: 5 * time.Second, Factor: 1.5, Jitter: 0.1}
 
 // Options configure a Backend.
@@ -44,9 +47,12 @@ type Options struct {
 	// ClusterID is recorded under MetadataCluster on created volumes and
 	// snapshots ("" = not recorded).
 	ClusterID string
-	// Poll paces state polls (default DefaultPoll; Steps is ignored, the
-	// wait timeout bounds the polls).
+	// Poll paces snapshot state polls (default DefaultPoll; Steps is
+	// ignored, the wait timeout bounds the polls).
 	Poll backoff.Policy
+	// WatchInterval is the tick of the shared watcher of volume states
+	// (default: DefaultWatchInterval, or Poll.Initial when that is shorter).
+	WatchInterval time.Duration
 	// WaitTimeout bounds one wait (default DefaultWaitTimeout).
 	WaitTimeout time.Duration
 	// MaxAttachmentsPerNode refuses (ErrQuota) attaching beyond this many
@@ -57,14 +63,16 @@ type Options struct {
 }
 
 // Backend implements backend.Disks and backend.Snapshots on Cinder + Nova.
-// It is safe for concurrent use: gophercloud service clients are, and the
-// backend keeps no state of its own.
+// It is safe for concurrent use: gophercloud service clients are, and its
+// only state, the volume watcher, is guarded by a mutex.
 type Backend struct {
 	compute *gophercloud.ServiceClient
 	block   *gophercloud.ServiceClient
 	// blockExtend sends microversion 3.42 (extend of in-use volumes).
 	blockExtend *gophercloud.ServiceClient
 	opts        Options
+	// watcher serves all waits for volume states with shared polls.
+	watcher *volumeWatcher
 }
 
 var (
@@ -86,6 +94,12 @@ func NewFromServiceClients(compute, block *gophercloud.ServiceClient, opts Optio
 	if compute == nil || block == nil {
 		return nil, errors.New("cinderdisk: compute and block-storage clients are required")
 	}
+	if opts.WatchInterval <= 0 {
+		opts.WatchInterval = DefaultWatchInterval
+		if opts.Poll.Initial > 0 {
+			opts.WatchInterval = min(opts.WatchInterval, opts.Poll.Initial)
+		}
+	}
 	if opts.Poll.Initial <= 0 {
 		opts.Poll = DefaultPoll
 	}
@@ -98,5 +112,6 @@ func NewFromServiceClients(compute, block *gophercloud.ServiceClient, opts Optio
 		block:       block,
 		blockExtend: client.WithMicroversion(block, extendInUseMicroversion),
 		opts:        opts,
+		watcher:     newVolumeWatcher(block, opts.WatchInterval),
 	}, nil
 }

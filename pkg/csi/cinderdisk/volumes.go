@@ -189,7 +189,7 @@ func (b *Backend) ExpandDisk(ctx context.Context, id string, newSizeBytes int64)
 		return 0, apiError(err, "extending volume %s to %d GiB", id, want)
 	}
 	klog.FromContext(ctx).V(2).Info("Cinder volume extend requested", "volumeID", id, "fromGiB", v.Size, "toGiB", want)
-	v, err = b.waitVolume(ctx, id, fmt.Sprintf("volume %s to reach %d GiB", id, want), func(v *volumes.Volume) (bool, error) {
+	v, err = b.waitVolume(ctx, id, fmt.Sprintf("volume %s to reach %d GiB", id, want), false, func(v *volumes.Volume) (bool, error) {
 		switch {
 		case v == nil:
 			return false, nil

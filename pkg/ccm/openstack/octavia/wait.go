@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"strings"
 	"time"
@@ -15,10 +16,12 @@ import (
 	"github.com/kumo-project/kumo/pkg/backoff"
 )
 
-// defaultPoll paces provisioning-status polls: quick first checks (most
-// updates finish in seconds) backing off to 10 s; the context and
-// defaultWaitTimeout bound the total.
-var defaultPoll = backoff.Policy{Initial: 250 * time.Millisecond, Factor: 1.5, Max: 10 * time.Second, Jitter: 0.1}
+// defaultPoll paces provisioning-status polls as a proportional schedule
+// (see pollStatus): a pause of 12% of the time waited so far, at least
+// 200 ms and at most 1 s. A wait thus ends within ~12% (or 200 ms) of the
+// transition, where a geometric backoff overshoots by up to its factor,
+// while a long wait costs one GET per second at most.
+var defaultPoll = backoff.Policy{Initial: 200 * time.Millisecond, Factor: 1.12, Max: time.Second, Jitter: 0.05}
 
 const (
 	defaultWaitTimeout = 10 * time.Minute
@@ -34,11 +37,17 @@ func isStatus(err error, code int) bool { return gophercloud.ResponseCodeIs(err,
 // waitActive polls until the load balancer is ACTIVE. It returns the last
 // view, errLBError (wrapped) on ERROR, and respects ctx.
 func (l *LoadBalancer) waitActive(ctx context.Context, id string) (*loadbalancers.LoadBalancer, error) {
+	return l.waitActiveFrom(ctx, id, true)
+}
+
+// waitActiveFrom is waitActive; lookFirst=false skips the immediate first
+// GET, which right after an accepted write can only see PENDING_*.
+func (l *LoadBalancer) waitActiveFrom(ctx context.Context, id string, lookFirst bool) (*loadbalancers.LoadBalancer, error) {
 	ctx, cancel := context.WithTimeout(ctx, l.waitTimeout)
 	defer cancel()
 	start := l.now()
 	var lb *loadbalancers.LoadBalancer
-	err := l.poll.Poll(ctx, func(ctx context.Context) (bool, error) {
+	polls, err := l.pollStatus(ctx, lookFirst, func(ctx context.Context) (bool, error) {
 		got, err := loadbalancers.Get(ctx, l.clients.LoadBalancer, id).Extract()
 		if err != nil {
 			return false, fmt.Errorf("get load balancer %s: %w", id, err)
@@ -57,7 +66,7 @@ func (l *LoadBalancer) waitActive(ctx context.Context, id string) (*loadbalancer
 	if err != nil {
 		return lb, fmt.Errorf("waiting for load balancer %s to become ACTIVE: %w", id, err)
 	}
-	klog.FromContext(ctx).V(4).Info("Load balancer is ACTIVE", "loadBalancerID", id, "waited", l.now().Sub(start))
+	klog.FromContext(ctx).V(4).Info("Load balancer is ACTIVE", "loadBalancerID", id, "waited", l.now().Sub(start), "polls", polls)
 	return lb, nil
 }
 
@@ -70,7 +79,7 @@ func (l *LoadBalancer) write(ctx context.Context, id, what string, fn func(ctx c
 		err := fn(ctx)
 		if err == nil {
 			logger.V(2).Info("Octavia write done", "loadBalancerID", id, "op", what)
-			_, err = l.waitActive(ctx, id)
+			_, err = l.waitActiveFrom(ctx, id, false)
 			return err
 		}
 		if !isStatus(err, http.StatusConflict) || attempt >= maxConflictRetries {
@@ -83,11 +92,12 @@ func (l *LoadBalancer) write(ctx context.Context, id, what string, fn func(ctx c
 	}
 }
 
-// waitGone polls until the load balancer is deleted (404 or DELETED).
+// waitGone polls until the load balancer is deleted (404 or DELETED). It
+// is only called after a delete, so the first look waits a pause.
 func (l *LoadBalancer) waitGone(ctx context.Context, id string) error {
 	ctx, cancel := context.WithTimeout(ctx, l.waitTimeout)
 	defer cancel()
-	err := l.poll.Poll(ctx, func(ctx context.Context) (bool, error) {
+	_, err := l.pollStatus(ctx, false, func(ctx context.Context) (bool, error) {
 		got, err := loadbalancers.Get(ctx, l.clients.LoadBalancer, id).Extract()
 		if isStatus(err, http.StatusNotFound) {
 			return true, nil
@@ -104,3 +114,37 @@ func (l *LoadBalancer) waitGone(ctx context.Context, id string) error {
 }
 
 func pending(status string) bool { return strings.HasPrefix(status, "PENDING_") }
+
+// pollStatus calls cond until it is done or fails or ctx ends, pausing
+// between calls by pollPause; lookFirst makes the first call at once. It
+// returns the number of calls.
+func (l *LoadBalancer) pollStatus(ctx context.Context, lookFirst bool, cond func(ctx context.Context) (bool, error)) (int, error) {
+	start := time.Now() // real time: this paces real waits
+	for n := 0; ; {
+		if n > 0 || !lookFirst {
+			if err := backoff.Sleep(ctx, pollPause(l.poll, time.Since(start))); err != nil {
+				return n, err
+			}
+		}
+		n++
+		if done, err := cond(ctx); done || err != nil {
+			return n, err
+		}
+	}
+}
+
+// pollPause is the pause after waiting elapsed under p read as a
+// proportional schedule: (Factor-1) x elapsed within [Initial, Max], plus
+// up to Jitter of it. Pausing in proportion to the time already waited
+// bounds the overshoot past the end of a transition to that fraction.
+func pollPause(p backoff.Policy, elapsed time.Duration) time.Duration {
+	d := time.Duration(float64(elapsed) * max(p.Factor-1, 0))
+	d = max(d, p.Initial)
+	if p.Jitter > 0 {
+		d += time.Duration(float64(d) * p.Jitter * rand.Float64())
+	}
+	if p.Max > 0 {
+		d = min(d, p.Max)
+	}
+	return d
+}
