@@ -88,17 +88,17 @@ func (d *Disks) deviceName(ctx context.Context, v *nifcloud.Volume, instanceID s
 func (d *Disks) DetachDisk(ctx context.Context, diskID, nodeID string) error {
 	logger := klog.FromContext(ctx).WithValues("volumeID", diskID, "instanceID", nodeID)
 	ctx = klog.NewContext(ctx, logger)
-	_, err := d.detachAndWait(ctx, diskID, nodeID)
+	_, err := d.detachAndWait(ctx, diskID, nodeID, nil)
 	return err
 }
 
 // detachAndWait detaches the volume from instanceID (if attached there)
-// and waits until it is gone from the instance. A missing volume or
-// instance wraps backend.ErrNotFound.
-func (d *Disks) detachAndWait(ctx context.Context, diskID, instanceID string) (*nifcloud.Volume, error) {
+// and waits until it is gone from the instance; start is as for
+// waitVolumeFrom. A missing volume or instance wraps backend.ErrNotFound.
+func (d *Disks) detachAndWait(ctx context.Context, diskID, instanceID string, start *nifcloud.Volume) (*nifcloud.Volume, error) {
 	logger := klog.FromContext(ctx)
 	sent := false
-	return d.waitVolume(ctx, diskID, "detached from "+instanceID, func(ctx context.Context, v *nifcloud.Volume) (bool, error) {
+	return d.waitVolumeFrom(ctx, diskID, "detached from "+instanceID, start, func(ctx context.Context, v *nifcloud.Volume) (bool, error) {
 		if v == nil {
 			return false, fmt.Errorf("volume %s: %w", diskID, backend.ErrNotFound)
 		}

@@ -11,8 +11,10 @@ import (
 	"github.com/kumo-project/kumo/pkg/nifcloud"
 )
 
-// maxHostAttempts bounds how many instances CreateDisk tries as host.
-const maxHostAttempts = 3
+// maxHostAttempts bounds how many instances one CreateDisk tries as host.
+// Hosts are ranked by known load, so a refusal is rare and a few more
+// tries reach an instance with room.
+const maxHostAttempts = 8
 
 // CreateDisk implements backend.Disks. NIFCLOUD creates a disk attached to
 // a server: the disk is created on an instance of the zone, detached as
@@ -37,9 +39,14 @@ func (d *Disks) CreateDisk(ctx context.Context, req backend.CreateRequest) (*bac
 	if err != nil {
 		return nil, err
 	}
-	if existing, err := d.FindDiskByName(ctx, req.Name); err == nil {
-		logger.V(2).Info("Disk already exists", "volumeID", existing.ID)
-		return existing, nil
+	// One listing serves both idempotency and the hosts' known load.
+	vols, err := d.listVolumes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if existing, err := volumeNamed(vols, req.Name); err == nil {
+		logger.V(2).Info("Disk already exists", "volumeID", existing.VolumeID)
+		return toDisk(existing), nil
 	} else if !errors.Is(err, backend.ErrNotFound) {
 		return nil, err
 	}
@@ -56,10 +63,12 @@ func (d *Disks) CreateDisk(ctx context.Context, req backend.CreateRequest) (*bac
 		Size: size, DiskType: diskType, AccountingType: acct,
 		Description: desc, VolumeID: VolumeIDFor(req.Name),
 	}
-	id, err := d.createOnHost(ctx, in, hosts)
+	id, host, err := d.createOnHost(ctx, in, hosts, attachedPerInstance(vols))
 	if err != nil {
 		return nil, err
 	}
+	// The disk holds a slot of its host until it is detached again.
+	defer d.hosts.release(host)
 	logger = logger.WithValues("volumeID", id)
 	ctx = klog.NewContext(ctx, logger)
 	v, err := d.finishCreate(ctx, id, desc)
@@ -78,40 +87,50 @@ func (d *Disks) CreateDisk(ctx context.Context, req backend.CreateRequest) (*bac
 	return toDisk(v), nil
 }
 
-// createOnHost sends CreateVolume on the first host that accepts it. A
-// duplicate VolumeId means an earlier attempt already created the disk
-// (e.g. its answer was lost), which is then finished instead.
-func (d *Disks) createOnHost(ctx context.Context, in *nifcloud.CreateVolumeInput, hosts []string) (string, error) {
+// createOnHost sends CreateVolume on the best host that accepts it (see
+// hostTracker.reserve) and returns the disk ID and the host, whose
+// reservation the caller releases. A duplicate VolumeId means an earlier
+// attempt already created the disk (e.g. its answer was lost), which is
+// then finished instead.
+func (d *Disks) createOnHost(ctx context.Context, in *nifcloud.CreateVolumeInput, hosts []string, attached map[string]int) (string, string, error) {
 	logger := klog.FromContext(ctx)
 	var lastErr error
-	for i, host := range hosts {
-		if i == maxHostAttempts {
-			break
-		}
+	tried := map[string]bool{}
+	var order []string
+	for range min(len(hosts), maxHostAttempts) {
+		host := d.hosts.reserve(hosts, attached, d.preference, tried)
+		tried[host] = true
+		order = append(order, host)
 		in.InstanceID = host
 		out, err := d.api.CreateVolume(ctx, in)
 		switch {
 		case err == nil:
 			logger.V(2).Info("CreateVolume sent", "volumeID", out.VolumeID, "hostInstanceID", host)
-			return out.VolumeID, nil
+			return out.VolumeID, host, nil
 		case nifcloud.IsDuplicate(err):
+			d.hosts.release(host)
 			logger.V(2).Info("Disk ID already taken, resuming an earlier creation", "volumeID", in.VolumeID)
-			return in.VolumeID, nil
+			return in.VolumeID, "", nil
 		case isHostProblem(err):
+			d.hosts.release(host)
+			d.hosts.refused(host)
+			if nifcloud.IsCode(err, nifcloud.CodeInstanceNotFound) {
+				d.forgetInstances()
+			}
 			logger.V(2).Info("Host instance cannot take the disk, trying another", "hostInstanceID", host, "err", err)
-			d.forgetInstances()
 			lastErr = err
 			continue
 		}
-		return "", mapError(err, "creating disk %q on instance %s", in.Description, host)
+		d.hosts.release(host)
+		return "", "", mapError(err, "creating disk %q on instance %s", in.Description, host)
 	}
-	return "", mapError(lastErr, "no instance of %v could host disk %q", hosts[:min(len(hosts), maxHostAttempts)], in.Description)
+	return "", "", mapError(lastErr, "no instance of %v could host disk %q", order, in.Description)
 }
 
 // finishCreate waits for the new disk to be attached to its host, detaches
 // it and waits until it is available.
 func (d *Disks) finishCreate(ctx context.Context, id, desc string) (*nifcloud.Volume, error) {
-	v, err := d.waitSettled(ctx, id)
+	v, err := d.waitSettled(ctx, id, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -119,12 +138,13 @@ func (d *Disks) finishCreate(ctx context.Context, id, desc string) (*nifcloud.Vo
 		// The deterministic ID is taken by a disk that is not ours.
 		return nil, fmt.Errorf("disk %s exists with description %q, not %q: %w", id, v.Description, desc, errForeignDisk)
 	}
+	// Each wait starts from the last look of the one before.
 	for _, a := range activeAttachments(v) {
-		if v, err = d.detachAndWait(ctx, id, a.InstanceID); err != nil {
+		if v, err = d.detachAndWait(ctx, id, a.InstanceID, v); err != nil {
 			return nil, err
 		}
 	}
-	return d.waitVolume(ctx, id, "available", func(_ context.Context, v *nifcloud.Volume) (bool, error) {
+	return d.waitVolumeFrom(ctx, id, "available", v, func(_ context.Context, v *nifcloud.Volume) (bool, error) {
 		if v == nil {
 			return false, fmt.Errorf("volume %s vanished while being created: %w", id, backend.ErrUnavailable)
 		}
@@ -141,7 +161,7 @@ func (d *Disks) removeDisk(ctx context.Context, id string) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.opts.CleanupTimeout)
 	defer cancel()
 	ctx = context.WithValue(ctx, waitTimeoutKey{}, d.opts.CleanupTimeout)
-	v, err := d.waitSettled(ctx, id)
+	v, err := d.waitSettled(ctx, id, nil)
 	if errors.Is(err, backend.ErrNotFound) {
 		return nil
 	}
@@ -149,11 +169,11 @@ func (d *Disks) removeDisk(ctx context.Context, id string) error {
 		return err
 	}
 	for _, a := range activeAttachments(v) {
-		if _, err := d.detachAndWait(ctx, id, a.InstanceID); err != nil {
+		if v, err = d.detachAndWait(ctx, id, a.InstanceID, v); err != nil {
 			return err
 		}
 	}
-	err = d.deleteAndWait(ctx, id)
+	err = d.deleteAndWait(ctx, id, false)
 	if errors.Is(err, backend.ErrNotFound) {
 		return nil
 	}

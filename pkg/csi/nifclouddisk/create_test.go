@@ -91,8 +91,8 @@ func TestCreateDiskLongNameAndZones(t *testing.T) {
 }
 
 // TestCreateDiskHostFallback: the instance list is cached; when the cached
-// preferred host became unusable, CreateDisk drops the cache and uses the
-// next instance of the zone.
+// preferred host became unusable, CreateDisk pauses it and uses the next
+// instance of the zone; a vanished host also drops the cache.
 func TestCreateDiskHostFallback(t *testing.T) {
 	e := newEnv(t, 0, nil)
 	e.create("first", 100)
@@ -101,18 +101,35 @@ func TestCreateDiskHostFallback(t *testing.T) {
 	}
 	e.counts()
 	e.create("second", 100)
-	c := e.counts()
-	// The cached list still named ctrl: one failed create on it, then the
-	// next candidate of the same list, without listing again; the
-	// failure dropped the cache, so the next create lists afresh.
-	wantCounts(t, c, map[string]int64{"CreateVolume": 2, "DescribeInstances": 0})
+	// The cached list still named ctrl: one failed create on it, then
+	// another candidate of the same list, without listing again.
+	wantCounts(t, e.counts(), map[string]int64{"CreateVolume": 2, "DescribeInstances": 0})
+	// ctrl is paused for HostPause: the next create goes elsewhere at once
+	// and still needs no listing (a full or stopping host keeps the cache).
 	e.create("third", 100)
-	wantCounts(t, e.counts(), map[string]int64{"CreateVolume": 1, "DescribeInstances": 1})
+	wantCounts(t, e.counts(), map[string]int64{"CreateVolume": 1, "DescribeInstances": 0})
 	for id, v := range e.volumes() {
 		if v.Attachment != nil || v.Status != "available" {
 			t.Errorf("volume %s left as %s attached %+v", id, v.Status, v.Attachment)
 		}
 	}
+
+	// A host that is gone is paused too and the stale list is dropped.
+	if err := e.sim.DeleteInstance("node1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.sim.DeleteInstance("node2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.sim.SetInstanceState("ctrl", "running"); err != nil {
+		t.Fatal(err)
+	}
+	e.create("fourth", 100)
+	// node1 or node2 first (ctrl is paused), not found; then the other
+	// one, not found; then ctrl, now running.
+	wantCounts(t, e.counts(), map[string]int64{"CreateVolume": 3, "DescribeInstances": 0})
+	e.create("fifth", 100)
+	wantCounts(t, e.counts(), map[string]int64{"CreateVolume": 1, "DescribeInstances": 1})
 }
 
 // TestCreateDiskCleanup: a failure after CreateVolume leaves nothing behind,

@@ -34,6 +34,12 @@ const (
 	DefaultTimeout          = 5 * time.Minute
 	DefaultInstanceCacheTTL = 10 * time.Minute
 	DefaultCleanupTimeout   = 5 * time.Minute
+	// DefaultBatchInterval is the shortest spacing of the shared
+	// DescribeVolumes calls of concurrent waits (see volumeWatcher).
+	DefaultBatchInterval = 200 * time.Millisecond
+	// DefaultHostPause is how long an instance that refused to host a
+	// disk (full, stopping, gone) is tried only after all others.
+	DefaultHostPause = 10 * time.Second
 )
 
 // DefaultPoll paces waits for NIFCLOUD state transitions, which take
@@ -51,8 +57,15 @@ type Options struct {
 	// created (usually the controller's own instance), so that other
 	// tenants' servers see the temporary attachment as rarely as possible.
 	PreferredInstances []string
-	// Poll paces the waits (default DefaultPoll()).
+	// Poll paces the looks of one wait (default DefaultPoll()); concurrent
+	// waits share their DescribeVolumes calls and look more often.
 	Poll backoff.Policy
+	// BatchInterval is the shortest spacing of the shared DescribeVolumes
+	// calls (default DefaultBatchInterval).
+	BatchInterval time.Duration
+	// HostPause is how long an instance that refused to host a disk is
+	// tried last (default DefaultHostPause).
+	HostPause time.Duration
 	// Timeout bounds each wait for a transition (default 5 min); the
 	// request's context may end it earlier.
 	Timeout time.Duration
@@ -66,10 +79,12 @@ type Options struct {
 
 // Disks is the NIFCLOUD backend.Disks. It is safe for concurrent use.
 type Disks struct {
-	api  nifcloud.API
-	opts Options
+	api     nifcloud.API
+	opts    Options
+	watcher *volumeWatcher
+	hosts   *hostTracker
 
-	mu        sync.Mutex
+	mu        sync.Mutex // guards the instance cache
 	instances []nifcloud.Instance
 	listedAt  time.Time
 }
@@ -94,55 +109,80 @@ func New(api nifcloud.API, opts Options) (*Disks, error) {
 	if opts.CleanupTimeout <= 0 {
 		opts.CleanupTimeout = DefaultCleanupTimeout
 	}
+	if opts.BatchInterval <= 0 {
+		opts.BatchInterval = DefaultBatchInterval
+	}
+	if opts.HostPause <= 0 {
+		opts.HostPause = DefaultHostPause
+	}
 	opts.PreferredInstances = slices.DeleteFunc(slices.Clone(opts.PreferredInstances), func(s string) bool { return strings.TrimSpace(s) == "" })
-	return &Disks{api: api, opts: opts}, nil
+	return &Disks{api: api, opts: opts,
+		watcher: newVolumeWatcher(api, opts.Poll, opts.BatchInterval),
+		hosts:   newHostTracker(opts.HostPause),
+	}, nil
 }
 
-// GetDisk implements backend.Disks.
+// GetDisk implements backend.Disks. The look is shared with concurrent
+// waits and looks.
 func (d *Disks) GetDisk(ctx context.Context, id string) (*backend.Disk, error) {
-	v, err := d.describe(ctx, id)
+	if id == "" {
+		return nil, fmt.Errorf("empty volume ID: %w", backend.ErrNotFound)
+	}
+	o, err := d.watcher.look(ctx, id)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("describing volume %s: %w", id, err)
+	case o.err != nil:
+		return nil, o.err
+	case o.v == nil:
+		return nil, fmt.Errorf("volume %s: %w", id, backend.ErrNotFound)
+	}
+	return toDisk(o.v), nil
+}
+
+// FindDiskByName implements backend.Disks: the disk whose Description is
+// Description(name).
+func (d *Disks) FindDiskByName(ctx context.Context, name string) (*backend.Disk, error) {
+	vols, err := d.listVolumes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	v, err := volumeNamed(vols, name)
 	if err != nil {
 		return nil, err
 	}
 	return toDisk(v), nil
 }
 
-// describe returns one volume; a missing one wraps backend.ErrNotFound.
-func (d *Disks) describe(ctx context.Context, id string) (*nifcloud.Volume, error) {
-	if id == "" {
-		return nil, fmt.Errorf("empty volume ID: %w", backend.ErrNotFound)
+// listVolumes lists all volumes of the account. Concurrent listings and
+// looks share one call.
+func (d *Disks) listVolumes(ctx context.Context) ([]nifcloud.Volume, error) {
+	o, err := d.watcher.look(ctx, "")
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("listing volumes: %w", err)
+	case o.err != nil:
+		return nil, o.err
 	}
-	out, err := d.api.DescribeVolumes(ctx, &nifcloud.DescribeVolumesInput{VolumeIDs: []string{id}})
-	if err != nil {
-		return nil, mapError(err, "describing volume %s", id)
-	}
-	for i := range out.Volumes {
-		if out.Volumes[i].VolumeID == id {
-			return &out.Volumes[i], nil
-		}
-	}
-	return nil, fmt.Errorf("volume %s: %w", id, backend.ErrNotFound)
+	// Callers sort or point into the list: give each its own copy.
+	return slices.Clone(o.all), nil
 }
 
-// FindDiskByName implements backend.Disks: the disk whose Description is
+// volumeNamed returns the volume of vols whose Description is
 // Description(name).
-func (d *Disks) FindDiskByName(ctx context.Context, name string) (*backend.Disk, error) {
+func volumeNamed(vols []nifcloud.Volume, name string) (*nifcloud.Volume, error) {
 	desc := Description(name)
-	out, err := d.api.DescribeVolumes(ctx, &nifcloud.DescribeVolumesInput{})
-	if err != nil {
-		return nil, mapError(err, "listing volumes")
-	}
 	var found []*nifcloud.Volume
-	for i := range out.Volumes {
-		if out.Volumes[i].Description == desc {
-			found = append(found, &out.Volumes[i])
+	for i := range vols {
+		if vols[i].Description == desc {
+			found = append(found, &vols[i])
 		}
 	}
 	switch len(found) {
 	case 0:
 		return nil, fmt.Errorf("no volume with description %q (name %q): %w", desc, name, backend.ErrNotFound)
 	case 1:
-		return toDisk(found[0]), nil
+		return found[0], nil
 	}
 	ids := make([]string, len(found))
 	for i, v := range found {
@@ -164,11 +204,10 @@ func (d *Disks) ListDisks(ctx context.Context, maxEntries int, token string) ([]
 			return nil, "", fmt.Errorf("list token %q was not issued by this driver: %w", token, backend.ErrInvalidArgument)
 		}
 	}
-	out, err := d.api.DescribeVolumes(ctx, &nifcloud.DescribeVolumesInput{})
+	vols, err := d.listVolumes(ctx)
 	if err != nil {
-		return nil, "", mapError(err, "listing volumes")
+		return nil, "", err
 	}
-	vols := out.Volumes
 	slices.SortFunc(vols, func(a, b nifcloud.Volume) int { return strings.Compare(a.VolumeID, b.VolumeID) })
 	var disks []*backend.Disk
 	for i := range vols {
@@ -187,6 +226,9 @@ func (d *Disks) ListDisks(ctx context.Context, maxEntries int, token string) ([]
 func (d *Disks) NodeExists(ctx context.Context, nodeID string) (bool, error) {
 	if nodeID == "" {
 		return false, nil
+	}
+	if d.cachedInstance(nodeID) {
+		return true, nil // a vanished instance fails the attach itself
 	}
 	out, err := d.api.DescribeInstances(ctx, &nifcloud.DescribeInstancesInput{InstanceIDs: []string{nodeID}})
 	if nifcloud.IsNotFound(err) {

@@ -25,8 +25,9 @@ func (d *Disks) ExpandDisk(ctx context.Context, id string, newSizeBytes int64) (
 	}
 	logger := klog.FromContext(ctx).WithValues("volumeID", id, "targetGB", target)
 	ctx = klog.NewContext(ctx, logger)
+	var last *nifcloud.Volume // the last look of the previous step
 	for {
-		v, err := d.waitSettled(ctx, id)
+		v, err := d.waitSettled(ctx, id, last)
 		if err != nil {
 			return 0, err
 		}
@@ -43,12 +44,13 @@ func (d *Disks) ExpandDisk(ctx context.Context, id string, newSizeBytes int64) (
 			if err := backoff.Sleep(ctx, d.opts.Poll.Delay(1)); err != nil {
 				return 0, err
 			}
+			last = nil
 			continue
 		case err != nil:
 			return 0, mapError(err, "extending volume %s from %d GB", id, before)
 		}
 		logger.V(2).Info("ExtendVolumeSize sent", "fromGB", before)
-		_, err = d.waitVolume(ctx, id, fmt.Sprintf("extended beyond %d GB", before), func(_ context.Context, v *nifcloud.Volume) (bool, error) {
+		last, err = d.waitVolume(ctx, id, fmt.Sprintf("extended beyond %d GB", before), func(_ context.Context, v *nifcloud.Volume) (bool, error) {
 			if v == nil {
 				return false, fmt.Errorf("volume %s: %w", id, backend.ErrNotFound)
 			}
@@ -60,26 +62,31 @@ func (d *Disks) ExpandDisk(ctx context.Context, id string, newSizeBytes int64) (
 	}
 }
 
-// DeleteDisk implements backend.Disks. An attached disk is refused.
+// DeleteDisk implements backend.Disks. A missing disk wraps
+// backend.ErrNotFound; an attached one is refused.
 func (d *Disks) DeleteDisk(ctx context.Context, id string) error {
 	logger := klog.FromContext(ctx).WithValues("volumeID", id)
 	ctx = klog.NewContext(ctx, logger)
-	v, err := d.describe(ctx, id)
-	if err != nil {
-		return err
-	}
-	if att := activeAttachments(v); len(att) > 0 {
-		return fmt.Errorf("volume %s is attached to instance %s (%s): %w", id, att[0].InstanceID, att[0].Status, backend.ErrFailedPrecondition)
-	}
-	return d.deleteAndWait(ctx, id)
+	return d.deleteAndWait(ctx, id, true)
 }
 
 // deleteAndWait deletes a detached volume, retrying while it is busy, and
-// waits until it is gone.
-func (d *Disks) deleteAndWait(ctx context.Context, id string) error {
+// waits until it is gone. With strict, the first look (a shared one, like
+// all looks of waits) refuses a missing or attached volume; otherwise a
+// missing volume counts as deleted.
+func (d *Disks) deleteAndWait(ctx context.Context, id string, strict bool) error {
 	logger := klog.FromContext(ctx)
-	deleted := false
+	deleted, looked := false, false
 	_, err := d.waitVolume(ctx, id, "deleted", func(ctx context.Context, v *nifcloud.Volume) (bool, error) {
+		if first := !looked; first && strict {
+			looked = true
+			if v == nil {
+				return false, fmt.Errorf("volume %s: %w", id, backend.ErrNotFound)
+			}
+			if att := activeAttachments(v); len(att) > 0 {
+				return false, fmt.Errorf("volume %s is attached to instance %s (%s): %w", id, att[0].InstanceID, att[0].Status, backend.ErrFailedPrecondition)
+			}
+		}
 		if v == nil {
 			return true, nil
 		}
@@ -102,10 +109,7 @@ func (d *Disks) deleteAndWait(ctx context.Context, id string) error {
 		}
 		return false, mapError(err, "deleting volume %s", id)
 	})
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, backend.ErrNotFound) {
+	if err != nil && !strict && errors.Is(err, backend.ErrNotFound) {
 		return nil
 	}
 	return err

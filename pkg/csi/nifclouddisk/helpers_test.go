@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -44,6 +45,7 @@ type env struct {
 type injector struct {
 	mu     sync.Mutex
 	faults map[string][]injected
+	hosts  map[string]int // CreateVolume calls per InstanceId
 }
 
 type injected struct {
@@ -84,6 +86,11 @@ func (i *injector) take(action string) (injected, bool) {
 func (i *injector) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost && r.ParseForm() == nil {
+			if r.PostForm.Get("Action") == "CreateVolume" {
+				i.mu.Lock()
+				i.hosts[r.PostForm.Get("InstanceId")]++
+				i.mu.Unlock()
+			}
 			if f, ok := i.take(r.PostForm.Get("Action")); ok {
 				if f.after {
 					h.ServeHTTP(httptest.NewRecorder(), r)
@@ -122,7 +129,7 @@ func newEnv(t *testing.T, transition time.Duration, mutate func(*Options)) *env 
 		l.Transitions = map[string]time.Duration{"*": transition}
 		sim.Controls().SetLatency(l)
 	}
-	inj := &injector{faults: map[string][]injected{}}
+	inj := &injector{faults: map[string][]injected{}, hosts: map[string]int{}}
 	srv := httptest.NewServer(inj.wrap(sim.Handler()))
 	t.Cleanup(srv.Close)
 	api, err := nifcloud.New(nifcloud.Config{
@@ -137,6 +144,7 @@ func newEnv(t *testing.T, transition time.Duration, mutate func(*Options)) *env 
 	opts := Options{
 		PreferredInstances: []string{"ctrl"},
 		Poll:               backoff.Policy{Initial: 3 * time.Millisecond, Max: 10 * time.Millisecond, Factor: 1.5},
+		BatchInterval:      time.Millisecond,
 		Timeout:            10 * time.Second,
 	}
 	if mutate != nil {
@@ -181,6 +189,25 @@ func (e *env) counts() map[string]int64 {
 // volumes is the simulator's state: volume ID -> volume.
 func (e *env) volumes() map[string]*nifcloudsim.Volume {
 	return e.sim.Snapshot().Volumes
+}
+
+// createHosts returns the CreateVolume calls per host instance so far.
+func (e *env) createHosts() map[string]int {
+	e.inject.mu.Lock()
+	defer e.inject.mu.Unlock()
+	return maps.Clone(e.inject.hosts)
+}
+
+// waitIdle fails unless the shared watcher stops once nobody waits.
+func (e *env) waitIdle() {
+	e.t.Helper()
+	deadline := time.Now().Add(2 * time.Second)
+	for e.disks.watcher.busy() {
+		if time.Now().After(deadline) {
+			e.t.Fatal("the volume watcher still runs with nobody waiting")
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 func wantErr(t *testing.T, err, sentinel error) {

@@ -62,7 +62,8 @@ func (d *Disks) preference(id string) int {
 
 // listInstances returns all instances, listed at most once per
 // InstanceCacheTTL (host selection does not need fresh data: a bad choice
-// fails CreateVolume, which drops the cache).
+// fails CreateVolume, which pauses the host, and a vanished host drops the
+// cache).
 func (d *Disks) listInstances(ctx context.Context) ([]nifcloud.Instance, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -81,9 +82,19 @@ func (d *Disks) listInstances(ctx context.Context) ([]nifcloud.Instance, error) 
 	return slices.Clone(d.instances), nil
 }
 
-// forgetInstances drops the instance cache.
+// forgetInstances drops the instance cache (an instance in it is gone).
 func (d *Disks) forgetInstances() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.instances = nil
+}
+
+// cachedInstance reports an instance in the fresh instance cache.
+func (d *Disks) cachedInstance(id string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.instances == nil || time.Since(d.listedAt) >= d.opts.InstanceCacheTTL {
+		return false
+	}
+	return slices.ContainsFunc(d.instances, func(in nifcloud.Instance) bool { return in.InstanceID == id })
 }

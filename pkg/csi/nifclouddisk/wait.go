@@ -21,11 +21,19 @@ type waitTimeoutKey struct{}
 // gone. It returns done, or an error that ends the wait.
 type step func(ctx context.Context, v *nifcloud.Volume) (done bool, err error)
 
-// waitVolume describes the volume until check is done, the wait's timeout
-// passes or ctx ends. Transient API errors (throttling, 5xx left after the
-// client's own retries) only delay the wait. It returns the last volume
-// seen (nil if gone).
+// waitVolume looks at the volume until check is done, the wait's timeout
+// passes or ctx ends. The looks come from the shared watcher, which
+// batches the DescribeVolumes of all concurrent waits. Transient API
+// errors (throttling, 5xx left after the client's own retries) only delay
+// the wait. It returns the last volume seen (nil if gone).
 func (d *Disks) waitVolume(ctx context.Context, id, what string, check step) (*nifcloud.Volume, error) {
+	return d.waitVolumeFrom(ctx, id, what, nil, check)
+}
+
+// waitVolumeFrom is waitVolume whose first look is start, if not nil: the
+// last look of the wait just before in the same operation, so that one
+// wait follows another without waiting for the next shared call.
+func (d *Disks) waitVolumeFrom(ctx context.Context, id, what string, start *nifcloud.Volume, check step) (*nifcloud.Volume, error) {
 	logger := klog.FromContext(ctx).WithValues("volumeID", id)
 	timeout := d.opts.Timeout
 	if t, ok := ctx.Value(waitTimeoutKey{}).(time.Duration); ok {
@@ -33,27 +41,43 @@ func (d *Disks) waitVolume(ctx context.Context, id, what string, check step) (*n
 	}
 	wctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	if id == "" {
+		return nil, fmt.Errorf("empty volume ID: %w", backend.ErrNotFound)
+	}
+	wt := d.watcher.add(id)
+	defer d.watcher.remove(wt)
 	var last *nifcloud.Volume
 	var lastErr error
-	polls := 0
-	err := d.opts.Poll.Poll(wctx, func(ctx context.Context) (bool, error) {
-		polls++
-		v, err := d.describe(ctx, id)
-		switch {
-		case errors.Is(err, backend.ErrNotFound):
-			v = nil
-		case err != nil && (errors.Is(err, backend.ErrUnavailable) || nifcloud.IsRetryable(err)):
-			lastErr = err
-			logger.V(4).Info("Transient error while waiting", "waitingFor", what, "err", err)
-			return false, nil
-		case err != nil:
-			return false, err
+	looks := 0
+	err := func() error {
+		if start != nil {
+			last = start
+			if done, err := check(wctx, start); err != nil || done {
+				return err
+			}
 		}
-		last = v
-		return check(ctx, v)
-	})
+		for {
+			o, err := wt.next(wctx)
+			if err != nil {
+				return err
+			}
+			looks++
+			switch {
+			case o.err != nil && (errors.Is(o.err, backend.ErrUnavailable) || nifcloud.IsRetryable(o.err)):
+				lastErr = o.err
+				logger.V(4).Info("Transient error while waiting", "waitingFor", what, "err", o.err)
+				continue
+			case o.err != nil:
+				return o.err
+			}
+			last = o.v
+			if done, err := check(wctx, o.v); err != nil || done {
+				return err
+			}
+		}
+	}()
 	if err == nil {
-		logger.V(4).Info("Wait finished", "waitingFor", what, "polls", polls)
+		logger.V(4).Info("Wait finished", "waitingFor", what, "looks", looks)
 		return last, nil
 	}
 	if ctx.Err() != nil {
@@ -122,9 +146,10 @@ func settled(v *nifcloud.Volume) bool {
 // scsiDevice matches the device name the node's finder understands.
 var scsiDevice = regexp.MustCompile(`^SCSI\s\(0:\d+\)$`)
 
-// waitSettled waits until the volume has no visible transition.
-func (d *Disks) waitSettled(ctx context.Context, id string) (*nifcloud.Volume, error) {
-	v, err := d.waitVolume(ctx, id, "settled", func(_ context.Context, v *nifcloud.Volume) (bool, error) {
+// waitSettled waits until the volume has no visible transition; start is
+// as for waitVolumeFrom.
+func (d *Disks) waitSettled(ctx context.Context, id string, start *nifcloud.Volume) (*nifcloud.Volume, error) {
+	v, err := d.waitVolumeFrom(ctx, id, "settled", start, func(_ context.Context, v *nifcloud.Volume) (bool, error) {
 		if v == nil {
 			return false, fmt.Errorf("volume %s: %w", id, backend.ErrNotFound)
 		}
