@@ -123,7 +123,10 @@ func newCloud(t *testing.T, nodes ...string) *cloud {
 	c.disks, err = nifclouddisk.New(api, nifclouddisk.Options{
 		PreferredInstances: []string{"ctrl"},
 		Poll:               backoff.Policy{Initial: 2 * time.Millisecond, Max: 20 * time.Millisecond, Factor: 1.5},
-		Timeout:            20 * time.Second,
+		// Fast transitions in the simulator: let the shared status watcher
+		// look as often as the poll policy asks.
+		BatchInterval: 2 * time.Millisecond,
+		Timeout:       20 * time.Second,
 	})
 	if err != nil {
 		t.Fatal(err)
