@@ -219,8 +219,11 @@ func (l *LoadBalancer) parseService(svc *v1.Service) (*svcConfig, error) {
 	return sc, nil
 }
 
-// sourceRanges returns the listener allowed_cidrs: spec field, else the
-// legacy annotation, else everything of the Service's family.
+// sourceRanges returns the listener allowed_cidrs of family: spec field,
+// else the legacy annotation, else everything of the family. Octavia
+// rejects CIDRs of the other family than the VIP's, so those are left to
+// the other family's load balancer; a list without any CIDR of family is
+// an error rather than opening that family to everyone.
 func sourceRanges(svc *v1.Service, family v1.IPFamily) ([]string, error) {
 	key, list := "spec.loadBalancerSourceRanges", svc.Spec.LoadBalancerSourceRanges
 	if len(list) == 0 {
@@ -240,7 +243,12 @@ func sourceRanges(svc *v1.Service, family v1.IPFamily) ([]string, error) {
 		if err != nil {
 			return nil, &annotationError{key: key, value: s, allowed: "comma-separated CIDRs such as 10.0.0.0/8"}
 		}
-		out = append(out, p.Masked().String())
+		if p.Addr().Is4() == (family != v1.IPv6Protocol) {
+			out = append(out, p.Masked().String())
+		}
+	}
+	if len(out) == 0 {
+		return nil, &annotationError{key: key, value: strings.Join(list, ","), allowed: fmt.Sprintf("CIDRs including at least one %s CIDR (the Service serves %s)", family, family)}
 	}
 	return out, nil
 }

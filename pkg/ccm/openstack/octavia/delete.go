@@ -13,12 +13,11 @@ import (
 	"k8s.io/klog/v2"
 )
 
-// ensureDeleted releases the Service's floating IP (only if we created it
-// and keep-floatingip is not set; others are detached) and deletes the
-// load balancer. An adopted load balancer (load-balancer-id naming one we
-// did not create) keeps existing: only this Service's children go.
+// ensureDeleted deletes the Service's load balancers: the second IP
+// family's (looked up even for a single-stack Service, which may have
+// been dual-stack) and the primary one.
 func (l *LoadBalancer) ensureDeleted(ctx context.Context, cluster string, svc *v1.Service) error {
-	logger := klog.FromContext(ctx).WithValues("service", klog.KObj(svc), "loadBalancer", lbName(cluster, svc))
+	logger := klog.FromContext(ctx).WithValues("service", klog.KObj(svc))
 	ctx = klog.NewContext(ctx, logger)
 	a := &annotations{m: svc.Annotations}
 	keep := a.boolean(AnnKeepFloatingIP, false)
@@ -28,18 +27,41 @@ func (l *LoadBalancer) ensureDeleted(ctx context.Context, cluster string, svc *v
 		keep = true
 	}
 	name := lbName(cluster, svc)
+	secName := secondaryName(name, otherFamily(primaryFamily(svc)))
+	sec, err := l.findLB(ctx, secName, "")
+	if err != nil {
+		return err
+	}
+	if sec != nil {
+		if err := l.deleteLB(ctx, cluster, svc, secName, sec, keep); err != nil {
+			return err
+		}
+	}
 	lb, err := l.findLB(ctx, name, a.str(AnnLoadBalancerID, ""))
 	if err != nil || lb == nil {
 		return err
 	}
+	return l.deleteLB(ctx, cluster, svc, name, lb, keep)
+}
+
+// deleteLB releases the floating IP of load balancer lb (named name when
+// it is ours), only if we created it and keep-floatingip is not set
+// (others are detached), and deletes it. An adopted load balancer
+// (load-balancer-id naming one we did not create) keeps existing: only
+// this Service's children go.
+func (l *LoadBalancer) deleteLB(ctx context.Context, cluster string, svc *v1.Service, name string, lb *loadbalancers.LoadBalancer, keep bool) error {
+	logger := klog.FromContext(ctx).WithValues("loadBalancer", name)
+	ctx = klog.NewContext(ctx, logger)
 	if pending(lb.ProvisioningStatus) {
-		if lb, err = l.waitActive(ctx, lb.ID); err != nil && lb == nil {
+		got, err := l.waitActive(ctx, lb.ID)
+		if err != nil && got == nil {
 			return err
 		}
+		lb = got
 	}
 	if lb.Name != name {
 		// The floating IP of an adopted load balancer belongs to its owner.
-		logger.Info("Load balancer was adopted, deleting only this Service's listeners", "loadBalancerID", lb.ID, "loadBalancer", lb.Name)
+		logger.Info("Load balancer was adopted, deleting only this Service's listeners", "loadBalancerID", lb.ID, "adopted", lb.Name)
 		have, err := l.readTree(ctx, lb.ID)
 		if err != nil {
 			return err

@@ -2,7 +2,8 @@ package octavia
 
 import (
 	"context"
-	"fmt"
+	"errors"
+	"sync"
 
 	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/loadbalancers"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/layer3/floatingips"
@@ -10,52 +11,83 @@ import (
 	"k8s.io/klog/v2"
 )
 
-// ensure validates the Service (no cloud call on invalid input), then
-// creates the load balancer in one fully-populated call or reconciles the
-// existing tree, and finally the floating IP.
+// ensure validates the Service (no cloud call on invalid input), plans
+// its load balancers, one per IP family (reads only), then creates each
+// missing one in one fully-populated call or reconciles the existing
+// tree, and finally its floating IP. A load balancer of a family the
+// Service dropped is deleted.
 func (l *LoadBalancer) ensure(ctx context.Context, cluster string, svc *v1.Service, nodes []*v1.Node, allowCreate bool) (*v1.LoadBalancerStatus, error) {
 	sc, err := l.parseService(svc)
 	if err != nil {
 		l.reportInvalid(svc, err)
 		return nil, err
 	}
+	ds, err := parseDualStack(svc, sc)
+	if err != nil {
+		l.reportInvalid(svc, err)
+		return nil, err
+	}
 	name := lbName(cluster, svc)
-	logger := klog.FromContext(ctx).WithValues("service", klog.KObj(svc), "loadBalancer", name)
+	logger := klog.FromContext(ctx).WithValues("service", klog.KObj(svc))
 	ctx = klog.NewContext(ctx, logger)
 
-	lb, err := l.findLB(ctx, name, sc.lbID)
+	plans, stale, err := l.plan(ctx, svc, name, sc, ds, nodes, allowCreate)
 	if err != nil {
 		return nil, err
 	}
+	// The families' load balancers are independent: applying them at once
+	// halves the time spent waiting for Octavia to settle each write.
+	sts := make([]*v1.LoadBalancerStatus, len(plans))
+	errs := make([]error, len(plans))
+	var wg sync.WaitGroup
+	for i, p := range plans {
+		wg.Go(func() { sts[i], errs[i] = l.apply(ctx, cluster, svc, nodes, p) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	var st *v1.LoadBalancerStatus
+	for _, one := range sts {
+		st = mergeStatus(st, one)
+	}
+	if stale != nil {
+		logger.Info("Service no longer has this IP family; deleting its load balancer", "family", otherFamily(sc.family), "loadBalancer", stale.Name, "loadBalancerID", stale.ID)
+		if err := l.deleteLB(ctx, cluster, svc, stale.Name, stale, sc.keepFIP); err != nil {
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+// apply creates or reconciles one planned load balancer and its floating
+// IP and returns its ingress.
+func (l *LoadBalancer) apply(ctx context.Context, cluster string, svc *v1.Service, nodes []*v1.Node, p *lbPlan) (*v1.LoadBalancerStatus, error) {
+	ctx = klog.NewContext(ctx, klog.FromContext(ctx).WithValues("loadBalancer", p.name, "family", p.sc.family))
+	lb := p.lb
+	var err error
 	if lb == nil {
-		if sc.lbID != "" {
-			return nil, fmt.Errorf("load balancer %s given by annotation %s does not exist", sc.lbID, AnnLoadBalancerID)
-		}
-		if !allowCreate {
-			return nil, fmt.Errorf("load balancer %s does not exist", name)
-		}
-		vip, err := l.resolveVIP(ctx, sc, nodes)
-		if err != nil {
+		tree := desiredTree(p.name, svc, p.sc, nodes, orDefault(p.sc.memberSubnetID, p.vip.subnetID))
+		if lb, err = l.createLB(ctx, p.name, lbDescription(cluster, svc), p.sc, p.vip, tree); err != nil {
 			return nil, err
 		}
-		tree := desiredTree(name, svc, sc, nodes, orDefault(sc.memberSubnetID, vip.subnetID))
-		if lb, err = l.createLB(ctx, name, lbDescription(cluster, svc), sc, vip, tree); err != nil {
-			return nil, err
-		}
-	} else if err := l.reconcileLB(ctx, name, svc, sc, nodes, lb); err != nil {
+	} else if err := l.reconcileLB(ctx, p.name, svc, p.sc, nodes, lb); err != nil {
 		return nil, err
 	}
 	var fip string
-	if lb.Name == name {
-		fip, err = l.ensureFIP(ctx, svc, sc, cluster, lb.VipPortID)
-	} else {
+	switch {
+	case p.sc.family == v1.IPv6Protocol:
+		// Neutron floating IPs are IPv4: an IPv6 VIP is routable itself.
+	case lb.Name == p.name:
+		fip, err = l.ensureFIP(ctx, svc, p.sc, cluster, lb.VipPortID)
+	default:
 		// An adopted load balancer's floating IP is its owner's business.
 		fip, err = l.boundFIP(ctx, lb.VipPortID)
 	}
 	if err != nil {
 		return nil, err
 	}
-	return l.status(sc, lb.VipAddress, fip), nil
+	return l.status(p.sc, lb.VipAddress, fip), nil
 }
 
 // boundFIP is the address of the first floating IP on port ("" none).
@@ -89,21 +121,44 @@ func (l *LoadBalancer) reconcileLB(ctx context.Context, name string, svc *v1.Ser
 	return nil
 }
 
-// get returns the status of the Service's load balancer, if any.
+// get returns the status of the Service's load balancers, if any: it
+// exists while either family's does (primary first in the ingress).
 func (l *LoadBalancer) get(ctx context.Context, cluster string, svc *v1.Service) (*v1.LoadBalancerStatus, bool, error) {
 	a := &annotations{m: svc.Annotations}
-	lb, err := l.findLB(ctx, lbName(cluster, svc), a.str(AnnLoadBalancerID, ""))
-	if err != nil || lb == nil {
+	name := lbName(cluster, svc)
+	fam := primaryFamily(svc)
+	prim, err := l.findLB(ctx, name, a.str(AnnLoadBalancerID, ""))
+	if err != nil {
 		return nil, false, err
+	}
+	var sec *loadbalancers.LoadBalancer
+	if len(svc.Spec.IPFamilies) > 1 || prim == nil || mayHaveSecondary(svc, fam) {
+		if sec, err = l.findLB(ctx, secondaryName(name, otherFamily(fam)), ""); err != nil {
+			return nil, prim != nil, err
+		}
+	}
+	if prim == nil && sec == nil {
+		return nil, false, nil
 	}
 	sc, err := l.parseService(svc)
 	if err != nil {
 		// Report what exists even if the Service's annotations are now bad.
-		sc = &svcConfig{hostname: a.str(AnnHostname, "")}
+		sc = &svcConfig{hostname: a.str(AnnHostname, ""), family: fam}
 	}
-	fip, err := l.boundFIP(ctx, lb.VipPortID)
-	if err != nil {
-		return nil, true, err
+	var st *v1.LoadBalancerStatus
+	for _, lb := range []*loadbalancers.LoadBalancer{prim, sec} {
+		if lb == nil {
+			continue
+		}
+		c := *sc
+		c.family = familyOf(lb.VipAddress)
+		var fip string
+		if c.family != v1.IPv6Protocol {
+			if fip, err = l.boundFIP(ctx, lb.VipPortID); err != nil {
+				return nil, true, err
+			}
+		}
+		st = mergeStatus(st, l.status(&c, lb.VipAddress, fip))
 	}
-	return l.status(sc, lb.VipAddress, fip), true, nil
+	return st, true, nil
 }

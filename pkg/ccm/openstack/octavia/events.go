@@ -10,6 +10,7 @@ import (
 const (
 	reasonInvalidAnnotation = "LoadBalancerInvalidAnnotation"
 	reasonForcedInternal    = "LoadBalancerForcedInternal"
+	reasonDualStack         = "LoadBalancerDualStackUnavailable"
 )
 
 // warn records a Warning event on the Service when a recorder is set.

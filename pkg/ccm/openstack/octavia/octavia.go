@@ -1,7 +1,8 @@
 // Package octavia implements the cloud-provider LoadBalancer interface for
 // OpenStack on Octavia v2 and Neutron floating IPs, following the
 // behaviour and annotations of cloud-provider-openstack (OCCM) with a
-// fully-populated create, minimal diff updates and drift repair.
+// fully-populated create, minimal diff updates and drift repair. A
+// dual-stack Service gets one load balancer per IP family (dualstack.go).
 package octavia
 
 import (
