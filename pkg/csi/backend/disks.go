@@ -152,3 +152,15 @@ type Capacity interface {
 	// in zone ("" = anywhere).
 	GetCapacity(ctx context.Context, zone string, params Parameters) (CapacityInfo, error)
 }
+
+// CreateResumer is implemented by backends whose CreateDisk has steps after
+// the cloud's create call (NIFCLOUD: create on a host instance, then
+// detach; Cinder: wait until available). When CreateVolume finds a disk by
+// name — a retry after a lost answer, a timeout or a controller crash — the
+// driver lets the backend finish those steps before answering, so a disk
+// is never reported while still attached to its creation host or still
+// creating. A retried CreateVolume only happens before the PV exists, so no
+// node can have been given the disk yet.
+type CreateResumer interface {
+	ResumeCreate(ctx context.Context, disk *Disk) (*Disk, error)
+}

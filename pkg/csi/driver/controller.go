@@ -109,6 +109,11 @@ func (s *controllerServer) CreateVolume(ctx context.Context, req *csi.CreateVolu
 		if err := compatible(existing, req.GetCapacityRange(), size, snapID, srcVolID); err != nil {
 			return nil, err
 		}
+		if r, ok := d.disks.(backend.CreateResumer); ok {
+			if existing, err = r.ResumeCreate(ctx, existing); err != nil {
+				return nil, StatusFromError(err, "finishing the creation of volume "+req.GetName())
+			}
+		}
 		logger.V(2).Info("Volume already exists", "volumeID", existing.ID, "sizeBytes", existing.SizeBytes)
 		return &csi.CreateVolumeResponse{Volume: d.volumeOf(existing, req.GetVolumeContentSource())}, nil
 	case !errors.Is(err, backend.ErrNotFound):
