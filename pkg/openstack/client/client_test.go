@@ -245,6 +245,37 @@ func TestRetry503AndBodyResent(t *testing.T) {
 	}
 }
 
+func TestServerErrorRetriedOnlyForIdempotentMethods(t *testing.T) {
+	f := newFakeCloud(t, false)
+	var gets, posts atomic.Int32
+	f.service = func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			posts.Add(1)
+			writeJSON(w, 500, map[string]any{"message": "boom"})
+			return
+		}
+		if gets.Add(1) == 1 {
+			writeJSON(w, 500, map[string]any{"message": "boom"})
+			return
+		}
+		writeJSON(w, 200, map[string]any{"servers": []any{}})
+	}
+	c := newClients(t, f, f.passwordConf(""), Options{})
+	if _, err := listServers(context.Background(), c); err != nil {
+		t.Fatalf("GET after one 500: %v", err)
+	}
+	if gets.Load() != 2 {
+		t.Errorf("GET attempts = %d, want 2", gets.Load())
+	}
+	// A POST's outcome after a 500 is unknown: repeating it could create
+	// a second server, so the caller decides.
+	_, err := servers.Create(context.Background(), c.Compute, servers.CreateOpts{Name: "x", FlavorRef: "1", ImageRef: "i"}, nil).Extract()
+	var ue gophercloud.ErrUnexpectedResponseCode
+	if !errors.As(err, &ue) || ue.Actual != 500 || posts.Load() != 1 {
+		t.Errorf("POST: err %v, attempts %d, want one 500", err, posts.Load())
+	}
+}
+
 func TestNoRetryOn400(t *testing.T) {
 	f := newFakeCloud(t, false)
 	var calls atomic.Int32

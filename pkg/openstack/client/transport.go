@@ -147,6 +147,12 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			} else {
 				retry, delay = true, t.Backoff.Delay(attempt)
 			}
+		case status >= 500 && idempotent(req.Method):
+			// A server error on a read (or an idempotent write) is safe to
+			// repeat; without this one failed GET among the dozens of a
+			// load balancer sync fails the whole sync, and the service
+			// controller's backoff then grows to minutes.
+			retry, reason, delay = true, strconv.Itoa(status), t.Backoff.Delay(attempt)
 		}
 		if !retry {
 			if resp != nil && t.AttemptTimeout > 0 {
