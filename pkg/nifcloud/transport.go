@@ -67,6 +67,9 @@ func New(cfg Config) (*Client, error) {
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = defaultUserAgent
 	}
+	if cfg.InsecureSkipVerify {
+		klog.Background().Info("WARNING: TLS certificate verification of the NIFCLOUD API is disabled; credentials can be intercepted", "endpoint", ep.String())
+	}
 	hc := cfg.HTTPClient
 	if hc == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()

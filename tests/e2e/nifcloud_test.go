@@ -78,6 +78,7 @@ func TestNIFCLOUD(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.track(ccm.Process)
+	e.metrics["ccm"] = func(ctx context.Context) (string, error) { return ccm.Metrics(ctx, e.cp) }
 	for _, w := range workers {
 		if _, err := framework.RegisterNode(e.ctx, e.cp.Client, w); err != nil {
 			t.Fatal(err)
@@ -106,6 +107,7 @@ func TestNIFCLOUD(t *testing.T) {
 		}
 		e.track(csiCtl.Driver)
 		e.track(csiCtl.Attacher)
+		e.metrics["csi-controller"] = csiCtl.FetchMetrics
 		storageScenario(t, e, csiCtl, storageCase{
 			driverName:  "additional-storage.csi.nifcloud.com",
 			topologyKey: "topology.additional-storage.csi.nifcloud.com/zone",

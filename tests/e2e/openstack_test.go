@@ -100,6 +100,7 @@ func TestOpenStack(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.track(ccm.Process)
+	e.metrics["ccm"] = func(ctx context.Context) (string, error) { return ccm.Metrics(ctx, e.cp) }
 	for _, w := range workers {
 		if _, err := framework.RegisterNode(e.ctx, e.cp.Client, w); err != nil {
 			t.Fatal(err)
@@ -123,6 +124,7 @@ func TestOpenStack(t *testing.T) {
 		}
 		e.track(csiCtl.Driver)
 		e.track(csiCtl.Attacher)
+		e.metrics["csi-controller"] = csiCtl.FetchMetrics
 		storageScenario(t, e, csiCtl, storageCase{
 			driverName:  "cinder.csi.openstack.org",
 			topologyKey: "topology.cinder.csi.openstack.org/zone",

@@ -5,11 +5,16 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kumo-project/kumo/tests/e2e/framework"
 )
@@ -35,6 +40,8 @@ type env struct {
 	procs []*framework.Process
 	// secrets must never appear in any process's log.
 	secrets []string
+	// metrics fetch the /metrics of running components for the scan.
+	metrics map[string]func(context.Context) (string, error)
 }
 
 func newEnv(t *testing.T, simOpts framework.CloudsimOptions) *env {
@@ -54,7 +61,7 @@ func newEnv(t *testing.T, simOpts framework.CloudsimOptions) *env {
 		_ = os.RemoveAll(dir) // a fresh cluster and cloud every run
 		_ = os.MkdirAll(dir, 0o755)
 	}
-	e := &env{t: t, ctx: ctx, dir: dir, bins: bins, secrets: framework.Secrets()}
+	e := &env{t: t, ctx: ctx, dir: dir, bins: bins, secrets: framework.Secrets(), metrics: map[string]func(context.Context) (string, error){}}
 	cp, err := framework.StartControlPlane(ctx, bins, dir, framework.ControlPlaneOptions{})
 	if err != nil {
 		t.Fatalf("control plane: %v", err)
@@ -80,20 +87,53 @@ func newEnv(t *testing.T, simOpts framework.CloudsimOptions) *env {
 // track registers a process to stop (and dump) with the env.
 func (e *env) track(p *framework.Process) { e.procs = append(e.procs, p) }
 
-// checkNoSecretsLogged fails the test if a credential shows up in the log
-// of any process (the components run at high verbosity).
+// checkNoSecretsLogged fails the test if a credential, a Keystone token or
+// a NIFCLOUD request signature shows up in any process's log (the
+// components run at the highest verbosity), in any Event, or in what the
+// metrics endpoints serve.
 func (e *env) checkNoSecretsLogged() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	forbidden := append([]string{"Signature="}, e.secrets...)
+	var st struct {
+		Tokens map[string]json.RawMessage `json:"tokens"`
+	}
+	if err := e.sim.Admin(ctx, http.MethodGet, e.sim.OpenStackURL, framework.OpenStackAdmin+"state", nil, &st); err == nil {
+		for id := range st.Tokens {
+			forbidden = append(forbidden, id)
+		}
+	}
+	scanned := map[string]int{}
+	check := func(where, text string) {
+		scanned[strings.SplitN(where, " ", 2)[0]]++
+		for _, s := range forbidden {
+			if strings.Contains(text, s) {
+				e.t.Errorf("%s contains a secret (%d chars starting %q)", where, len(s), s[:3])
+			}
+		}
+	}
 	all := append(append([]*framework.Process{}, e.cp.Processes()...), e.procs...)
 	for _, p := range all {
 		if p == e.sim.Proc {
 			continue // the simulator is the cloud: it knows the secrets
 		}
-		for _, s := range e.secrets {
-			if p.LogContains(s) {
-				e.t.Errorf("%s logged a credential (%d chars starting %q) in %s", p.Name, len(s), s[:3], p.LogPath)
-			}
+		data, err := os.ReadFile(p.LogPath)
+		if err == nil {
+			check("log of "+p.Name+" ("+p.LogPath+")", string(data))
 		}
 	}
+	if events, err := e.cp.Client.CoreV1().Events("").List(ctx, metav1.ListOptions{}); err == nil {
+		for _, ev := range events.Items {
+			check("event "+ev.Namespace+"/"+ev.Name, ev.Message+" "+ev.Reason)
+		}
+	}
+	for name, fetch := range e.metrics {
+		if body, err := fetch(ctx); err == nil {
+			check("metrics of "+name, body)
+		}
+	}
+	e.t.Logf("secrets scan: %d forbidden strings (%d Keystone tokens) in %d logs, %d events, %d metrics endpoints",
+		len(forbidden), len(st.Tokens), scanned["log"], scanned["event"], scanned["metrics"])
 }
 
 func (e *env) dumpLogsOnFailure() {

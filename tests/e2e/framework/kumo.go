@@ -72,7 +72,7 @@ func StartCCM(ctx context.Context, bins Binaries, cp *ControlPlane, opts CCMOpti
 		"--node-monitor-period=2s",
 		"--node-status-update-frequency=5s",
 		"--concurrent-service-syncs=2",
-		"--v=6",
+		"--v=10", // the secrets scan wants everything that can be logged
 	}
 	if opts.CloudConfig != "" {
 		args = append(args, "--cloud-config="+opts.CloudConfig)
@@ -121,7 +121,7 @@ func StartCSIController(ctx context.Context, bins Binaries, cp *ControlPlane, di
 		"--mode=controller",
 		"--endpoint=unix://" + sock,
 		"--http-endpoint=" + metrics,
-		"--v=6",
+		"--v=10", // the secrets scan wants everything that can be logged
 	}
 	if opts.CloudConfig != "" {
 		args = append(args, "--cloud-config="+opts.CloudConfig)
@@ -171,4 +171,19 @@ func waitTCP(ctx context.Context, what string, port int, p *Process) error {
 		conn.Close()
 		return true, nil
 	})
+}
+
+// FetchMetrics returns what the driver serves on --http-endpoint /metrics.
+func (c *CSIController) FetchMetrics(ctx context.Context) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+c.Metrics+"/metrics", nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return string(body), err
 }
