@@ -109,7 +109,11 @@ func run() error {
 	}
 	if f.httpEndpoint != "" {
 		srv := serveHTTP(ctx, f.httpEndpoint, reg)
-		defer srv.Close()
+		defer func() {
+			if err := srv.Close(); err != nil {
+				logger.Error(err, "closing metrics endpoint", "addr", f.httpEndpoint)
+			}
+		}()
 	}
 	logger.Info("starting CSI driver", "endpoint", f.endpoint, "version", version.Version)
 	return d.Run(ctx)

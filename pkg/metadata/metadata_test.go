@@ -29,7 +29,7 @@ func metadataServer(t *testing.T, body string, code int) (*httptest.Server, *ato
 			return
 		}
 		w.WriteHeader(code)
-		fmt.Fprint(w, body)
+		_, _ = fmt.Fprint(w, body) // a failed write shows up as a client error in the test
 	}))
 	t.Cleanup(srv.Close)
 	return srv, &hits

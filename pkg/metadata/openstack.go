@@ -241,7 +241,7 @@ func (o *OpenStack) fromService(ctx context.Context) (*OpenStackMetadata, error)
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // read-only body
 	if resp.StatusCode != http.StatusOK {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		return nil, fmt.Errorf("GET %s: unexpected status %s", u, resp.Status)
@@ -263,7 +263,13 @@ func (o *OpenStack) fromConfigDrive(ctx context.Context) (*OpenStackMetadata, er
 	if err != nil {
 		return nil, err
 	}
-	defer os.Remove(mnt)
+	// Runs after the unmount below (defers are LIFO); a leftover empty
+	// directory in the temp dir is harmless but worth a log line.
+	defer func() {
+		if err := os.Remove(mnt); err != nil {
+			klog.FromContext(ctx).Error(err, "Removing config drive mount point failed", "path", mnt)
+		}
+	}()
 	var mountErrs []error
 	mounted := false
 	for _, fstype := range []string{"iso9660", "vfat"} {
@@ -314,6 +320,6 @@ func readMetadataFile(path string) (*OpenStackMetadata, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // opened read-only; nothing to flush
 	return parseMetadata(f)
 }

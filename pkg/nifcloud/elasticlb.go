@@ -199,7 +199,7 @@ type ConfigureElasticLoadBalancerHealthCheckInput struct {
 // NiftyConfigureElasticLoadBalancerHealthCheck sets a listener's health check.
 func (c *Client) NiftyConfigureElasticLoadBalancerHealthCheck(ctx context.Context, in *ConfigureElasticLoadBalancerHealthCheckInput) (*ELBOutput, error) {
 	f := NewForm("NiftyConfigureElasticLoadBalancerHealthCheck")
-	in.ELBListenerKey.encode(f)
+	in.encode(f)
 	in.HealthCheck.encode(f)
 	return c.elbCall(ctx, f)
 }
@@ -257,7 +257,7 @@ type UpdateElasticLoadBalancerInput struct {
 // NiftyUpdateElasticLoadBalancer changes an ELB.
 func (c *Client) NiftyUpdateElasticLoadBalancer(ctx context.Context, in *UpdateElasticLoadBalancerInput) (*ELBOutput, error) {
 	f := NewForm("NiftyUpdateElasticLoadBalancer")
-	in.ELBListenerKey.encode(f)
+	in.encode(f)
 	f.Int("NetworkVolumeUpdate", in.NetworkVolumeUpdate).
 		Str("AccountingTypeUpdate", in.AccountingTypeUpdate).
 		Str("ElasticLoadBalancerNameUpdate", in.ElasticLoadBalancerNameUpdate)

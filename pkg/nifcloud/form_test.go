@@ -79,7 +79,7 @@ func TestRequestEncoding(t *testing.T) {
 		FilterType:  FilterTypeAllow,
 		IPAddresses: []IPAddressFilter{{IPAddress: "203.0.113.6", AddOnFilter: true}, {IPAddress: "203.0.113.7"}},
 	}
-	in.ListenerKey.encode(f)
+	in.encode(f)
 	f.Str("FilterType", in.FilterType)
 	for i, ip := range in.IPAddresses {
 		f.Member("IPAddresses", i).Set("IPAddress", ip.IPAddress).Bool("AddOnFilter", ip.AddOnFilter)

@@ -217,7 +217,7 @@ type ConfigureHealthCheckInput struct {
 // ConfigureHealthCheck sets the health check of a listener.
 func (c *Client) ConfigureHealthCheck(ctx context.Context, in *ConfigureHealthCheckInput) (*ELBOutput, error) {
 	f := NewForm("ConfigureHealthCheck")
-	in.ListenerKey.encode(f)
+	in.encode(f)
 	in.HealthCheck.encode(f)
 	return c.elbCall(ctx, f)
 }
@@ -240,7 +240,7 @@ type SetFilterForLoadBalancerInput struct {
 // SetFilterForLoadBalancer edits the source filter of a listener.
 func (c *Client) SetFilterForLoadBalancer(ctx context.Context, in *SetFilterForLoadBalancerInput) (*ELBOutput, error) {
 	f := NewForm("SetFilterForLoadBalancer")
-	in.ListenerKey.encode(f)
+	in.encode(f)
 	f.Str("FilterType", in.FilterType)
 	for i, ip := range in.IPAddresses {
 		f.Member("IPAddresses", i).Set("IPAddress", ip.IPAddress).Bool("AddOnFilter", ip.AddOnFilter)

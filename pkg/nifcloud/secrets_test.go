@@ -27,12 +27,12 @@ func TestSecretsNeverLogged(t *testing.T) {
 				writeError(w, http.StatusServiceUnavailable, "Server.Unavailable")
 				return
 			}
-			fmt.Fprint(w, okVolumes)
+			reply(w, okVolumes)
 		case "DeleteVolume":
 			writeError(w, http.StatusForbidden, "Client.SignatureDoesNotMatch")
 		default:
 			w.WriteHeader(http.StatusBadGateway)
-			fmt.Fprint(w, "<html>bad gateway</html>")
+			reply(w, "<html>bad gateway</html>")
 		}
 	})
 	logger := ktesting.NewLogger(t, ktesting.NewConfig(ktesting.Verbosity(10), ktesting.BufferLogs(true)))
@@ -84,7 +84,7 @@ func TestConfigFormattingRedactsSecret(t *testing.T) {
 	var buf bytes.Buffer
 	slog.New(slog.NewTextHandler(&buf, nil)).Info("cfg", "config", c)
 	outputs := []string{c.String(), fmt.Sprintf("%v", c), fmt.Sprintf("%+v", c), fmt.Sprintf("%#v", c),
-		fmt.Sprintf("%s", &c), fmt.Sprint(c.MarshalLog()), buf.String()}
+		fmt.Sprint(&c), fmt.Sprint(c.MarshalLog()), buf.String()}
 	for _, s := range outputs {
 		for _, leak := range []string{testSecret, testAccessKey, "endpointpass"} {
 			if strings.Contains(s, leak) {

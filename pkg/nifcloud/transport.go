@@ -206,7 +206,7 @@ func (c *Client) send(ctx context.Context, action string, f *Form) (int, http.He
 	if err != nil {
 		return 0, nil, nil, &transportError{action: action, err: stripURL(err)}
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // read-only body; read errors are reported below
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
 	if err != nil {
 		return resp.StatusCode, resp.Header, nil, &transportError{action: action, err: stripURL(err)}

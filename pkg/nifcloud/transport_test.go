@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -95,8 +96,12 @@ func newTestClient(t *testing.T, cfg Config) *Client {
 
 func writeError(w http.ResponseWriter, status int, code string) {
 	w.WriteHeader(status)
-	fmt.Fprintf(w, `<Response><Errors><Error><Code>%s</Code><Message>msg for %s</Message></Error></Errors><RequestID>req-%d</RequestID></Response>`, code, code, status)
+	reply(w, fmt.Sprintf(`<Response><Errors><Error><Code>%s</Code><Message>msg for %s</Message></Error></Errors><RequestID>req-%d</RequestID></Response>`, code, code, status))
 }
+
+// reply writes a fake response body. A failed write needs no handling here:
+// the client under test sees it as a transport error and the test fails there.
+func reply(w io.Writer, body string) { _, _ = io.WriteString(w, body) }
 
 const okVolumes = `<DescribeVolumesResponse xmlns="https://computing.api.nifcloud.com/api/"><requestId>ok-1</requestId><volumeSet><item><volumeId>v1</volumeId><size>200</size><status>available</status></item></volumeSet></DescribeVolumesResponse>`
 
@@ -110,7 +115,7 @@ func TestRetryAfter5xxThenSuccess(t *testing.T) {
 			w.WriteHeader(http.StatusInternalServerError) // no body at all
 			return
 		}
-		fmt.Fprint(w, okVolumes)
+		reply(w, okVolumes)
 	})
 	reg := prometheus.NewRegistry()
 	rec := cloudmetrics.New()
@@ -223,7 +228,7 @@ func TestThrottlingHonoursRetryAfter(t *testing.T) {
 			return
 		}
 		second = time.Now()
-		fmt.Fprint(w, `<DeleteVolumeResponse><requestId>r</requestId><return>true</return></DeleteVolumeResponse>`)
+		reply(w, `<DeleteVolumeResponse><requestId>r</requestId><return>true</return></DeleteVolumeResponse>`)
 	})
 	c := newTestClient(t, testConfig(api.srv.URL))
 	out, err := c.DeleteVolume(context.Background(), "v1")
@@ -246,7 +251,7 @@ func TestThrottlingCodeRetried(t *testing.T) {
 			writeError(w, http.StatusBadRequest, "Client.RequestLimitExceeded")
 			return
 		}
-		fmt.Fprint(w, okVolumes)
+		reply(w, okVolumes)
 	})
 	c := newTestClient(t, testConfig(api.srv.URL))
 	if _, err := c.DescribeVolumes(context.Background(), nil); err != nil {
@@ -312,10 +317,14 @@ func TestPerAttemptTimeoutAndNetworkErrorsRetried(t *testing.T) {
 				t.Error("no hijacker")
 				return
 			}
-			conn, _, _ := hj.Hijack()
-			conn.Close()
+			conn, _, err := hj.Hijack()
+			if err != nil {
+				t.Errorf("hijack: %v", err)
+				return
+			}
+			_ = conn.Close() // dropping the connection is the point; nothing to report
 		default:
-			fmt.Fprint(w, okVolumes)
+			reply(w, okVolumes)
 		}
 	})
 	cfg := testConfig(api.srv.URL)
@@ -334,7 +343,9 @@ func TestPerAttemptTimeoutAndNetworkErrorsRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
-	ln.Close()
+	if err := ln.Close(); err != nil {
+		t.Fatal(err)
+	}
 	cfg = testConfig("http://" + addr)
 	cfg.MaxAttempts = 2
 	c = newTestClient(t, cfg)
@@ -348,7 +359,7 @@ func TestPerAttemptTimeoutAndNetworkErrorsRetried(t *testing.T) {
 }
 
 func TestRateLimiter(t *testing.T) {
-	api := newFakeAPI(t, func(n int, form url.Values, w http.ResponseWriter) { fmt.Fprint(w, okVolumes) })
+	api := newFakeAPI(t, func(n int, form url.Values, w http.ResponseWriter) { reply(w, okVolumes) })
 	cfg := testConfig(api.srv.URL)
 	cfg.QPS, cfg.Burst = 10, 1
 	c := newTestClient(t, cfg)
@@ -399,7 +410,7 @@ func TestParseRetryAfter(t *testing.T) {
 func TestEndpointHostAndPathAreSigned(t *testing.T) {
 	// The fake server verifies with r.Host (incl. port) and /api/; a client
 	// configured without a path still posts to /api/.
-	api := newFakeAPI(t, func(n int, form url.Values, w http.ResponseWriter) { fmt.Fprint(w, okVolumes) })
+	api := newFakeAPI(t, func(n int, form url.Values, w http.ResponseWriter) { reply(w, okVolumes) })
 	cfg := testConfig(api.srv.URL)
 	cfg.Endpoint = api.srv.URL
 	c := newTestClient(t, cfg)

@@ -149,7 +149,7 @@ func parseService(svc *v1.Service) (*lbSpec, error) {
 			allowed, limit = "10, 20, 30, 40 or 100-500 in steps of 100 (Mbps) for elb", 500
 		}
 		n, err := strconv.Atoi(v)
-		if err != nil || !(n == 10 || n == 20 || n == 30 || n == 40 || (n >= 100 && n <= limit && n%100 == 0)) {
+		if err != nil || !validNetworkVolume(n, limit) {
 			bad(AnnotationNetworkVolume, v, allowed)
 		} else {
 			spec.NetworkVolume = n
@@ -376,4 +376,14 @@ func parseSourceRanges(svc *v1.Service, spec *lbSpec) []error {
 	}
 	sort.Strings(spec.Filters)
 	return nil
+}
+
+// validNetworkVolume reports whether n Mbps is a bandwidth NIFCLOUD sells:
+// 10-40 in steps of 10, then multiples of 100 up to limit.
+func validNetworkVolume(n, limit int) bool {
+	switch n {
+	case 10, 20, 30, 40:
+		return true
+	}
+	return n >= 100 && n <= limit && n%100 == 0
 }

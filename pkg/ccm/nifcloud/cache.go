@@ -127,13 +127,6 @@ func (c *instanceCache) refreshAfterMiss(ctx context.Context, s *instanceSnapsho
 	return c.wait(ctx, call)
 }
 
-// invalidate drops the snapshot (e.g. after the caller learned it is stale).
-func (c *instanceCache) invalidate() {
-	c.mu.Lock()
-	c.snap = nil
-	c.mu.Unlock()
-}
-
 func (c *instanceCache) startLocked() *refreshCall {
 	if c.inflight != nil {
 		return c.inflight

@@ -116,7 +116,7 @@ func (p *Provider) syncRules(ctx context.Context, name string, want []nifcloud.I
 			for _, cidr := range r.CIDRs {
 				k := keyOf(r, cidr)
 				existing[k] = true
-				if r.Description == tag && !(relevant && wantKeys[k]) {
+				if r.Description == tag && (!relevant || !wantKeys[k]) {
 					one := r
 					one.CIDRs, one.GroupNames = []string{cidr}, nil
 					remove = append(remove, one)

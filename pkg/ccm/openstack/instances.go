@@ -185,6 +185,6 @@ func sanitizeLabel(s string) string {
 		s = s[:validation.LabelValueMaxLength]
 	}
 	return strings.TrimFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
+		return (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') && (r < '0' || r > '9')
 	})
 }

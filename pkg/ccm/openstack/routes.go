@@ -164,7 +164,7 @@ func (r *routes) DeleteRoute(ctx context.Context, clusterName string, route *clo
 		if x.DestinationCIDR != route.DestinationCIDR {
 			continue
 		}
-		if n, ok := names[x.NextHop]; !(ok && n == route.TargetNode) && x.NextHop != string(route.TargetNode) {
+		if n, ok := names[x.NextHop]; (!ok || n != route.TargetNode) && x.NextHop != string(route.TargetNode) {
 			continue
 		}
 		if err := r.changeRoutes(ctx, x, false); err != nil {

@@ -79,7 +79,9 @@ func (m *LoopManager) Attach(volumeID string, sizeBytes int64, links []string) (
 	if err == nil && st.Size() < sizeBytes {
 		err = f.Truncate(sizeBytes)
 	}
-	f.Close()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
 		return "", fmt.Errorf("size backing file: %w", err)
 	}

@@ -3,7 +3,6 @@ package nifcloudsim
 import (
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 )
 
@@ -89,14 +88,6 @@ func clientErr(code, format string, args ...any) *apiError {
 
 func serverErr(code, format string, args ...any) *apiError {
 	return &apiError{Status: http.StatusInternalServerError, Code: code, Message: fmt.Sprintf(format, args...)}
-}
-
-// codeErr picks the status from the code's family.
-func codeErr(code, format string, args ...any) *apiError {
-	if strings.HasPrefix(code, "Server.") {
-		return serverErr(code, format, args...)
-	}
-	return clientErr(code, format, args...)
 }
 
 func errMissing(param string) *apiError {

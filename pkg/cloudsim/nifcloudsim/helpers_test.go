@@ -87,9 +87,11 @@ func (h *harness) postRaw(body string) (*http.Response, []byte) {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
+		h.t.Fatal(err)
+	}
+	if err := resp.Body.Close(); err != nil {
 		h.t.Fatal(err)
 	}
 	return resp, data

@@ -205,11 +205,15 @@ func writeAt(t *testing.T, path string, data []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
 	if _, err := f.WriteAt(data, 4096); err != nil {
+		_ = f.Close() // the write error is the one worth reporting
 		t.Fatal(err)
 	}
 	if err := f.Sync(); err != nil {
+		_ = f.Close()
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -220,7 +224,7 @@ func readAt(t *testing.T, path string, n int) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // opened read-only
 	buf := make([]byte, n)
 	if _, err := f.ReadAt(buf, 4096); err != nil {
 		t.Fatal(err)

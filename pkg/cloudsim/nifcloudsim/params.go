@@ -13,8 +13,6 @@ type params struct{ url.Values }
 
 func (p params) str(key string) string { return strings.TrimSpace(p.Get(key)) }
 
-func (p params) has(key string) bool { _, ok := p.Values[key]; return ok }
-
 func (p params) req(key string) (string, *apiError) {
 	v := p.str(key)
 	if v == "" {

@@ -18,9 +18,8 @@ import (
 
 // fakeDisks records Manager calls.
 type fakeDisks struct {
-	mu       sync.Mutex
-	calls    []string
-	attached map[string]bool
+	mu    sync.Mutex
+	calls []string
 }
 
 func (f *fakeDisks) log(format string, a ...any) {

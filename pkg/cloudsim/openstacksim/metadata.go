@@ -23,7 +23,8 @@ func (s *Sim) metadataRoutes(mux *http.ServeMux) {
 
 func (s *Sim) metadataVersionList(w http.ResponseWriter, r *http.Request, _ *Token) {
 	w.Header().Set("Content-Type", "text/plain")
-	fmt.Fprint(w, strings.Join(metadataVersions, "\n"))
+	// A failed write means the client went away; there is nobody to tell.
+	_, _ = fmt.Fprint(w, strings.Join(metadataVersions, "\n"))
 }
 
 func (s *Sim) metadataGet(w http.ResponseWriter, r *http.Request, _ *Token) {

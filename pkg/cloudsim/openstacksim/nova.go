@@ -220,7 +220,7 @@ func (s *Sim) volumeAttach(w http.ResponseWriter, r *http.Request, _ *Token) {
 			code, msg = 404, "Volume "+volID+" could not be found."
 		case vol.Multiattach && !novaAtLeast(r, 60):
 			code, msg = 400, "Multiattach volumes are only supported starting with compute API version 2.60."
-		case vol.Status != "available" && !(vol.Multiattach && vol.Status == "in-use"):
+		case vol.Status != "available" && (!vol.Multiattach || vol.Status != "in-use"):
 			code, msg = 400, "Invalid volume: volume "+volID+" status must be 'available'. Currently in '"+vol.Status+"'"
 		}
 		if code != 0 {

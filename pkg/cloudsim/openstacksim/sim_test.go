@@ -64,7 +64,7 @@ func getJSON(t *testing.T, url string, v any) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // read-only body
 	if resp.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(resp.Body)
 		t.Fatalf("GET %s: %s %s", url, resp.Status, b)
@@ -76,12 +76,15 @@ func getJSON(t *testing.T, url string, v any) {
 
 func send(t *testing.T, method, url, body string) int {
 	t.Helper()
-	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close() // only the status is used
 	return resp.StatusCode
 }
 
@@ -152,8 +155,10 @@ func TestAdminAPIAndMetadata(t *testing.T) {
 	}
 	// seed file, idempotent
 	seed := filepath.Join(t.TempDir(), "seed.json")
-	os.WriteFile(seed, []byte(`{"networks":[{"name":"extra","subnets":[{"cidr":"172.16.0.0/24"}]}],
-	  "servers":[{"name":"seeded","addresses":{"extra":[{"addr":"172.16.0.5"}]}}]}`), 0o644)
+	if err := os.WriteFile(seed, []byte(`{"networks":[{"name":"extra","subnets":[{"cidr":"172.16.0.0/24"}]}],
+	  "servers":[{"name":"seeded","addresses":{"extra":[{"addr":"172.16.0.5"}]}}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for i := 0; i < 2; i++ {
 		if err := e.sim.LoadSeed(seed); err != nil {
 			t.Fatal(err)

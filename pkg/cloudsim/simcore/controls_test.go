@@ -74,24 +74,39 @@ func TestAdminAPIOverHTTP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	json.NewDecoder(resp.Body).Decode(&counters)
-	resp.Body.Close()
+	err = json.NewDecoder(resp.Body).Decode(&counters)
+	_ = resp.Body.Close() // read-only body, already decoded
+	if err != nil {
+		t.Fatalf("decode counters: %v", err)
+	}
 	if counters.Calls["A"] != 2 {
 		t.Fatalf("counters over HTTP = %v", counters.Calls)
 	}
-	req, _ := http.NewRequest(http.MethodPut, srv.URL+"/_sim/x/faults", strings.NewReader(`{"errorRate":0.5,"retryAfter":2000000000}`))
-	if resp, err = http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
-		t.Fatalf("PUT faults: %v %v", err, resp.Status)
+	// status sends a request and returns its status code; bodies are not needed.
+	status := func(method, path, body string) int {
+		t.Helper()
+		req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+		_ = resp.Body.Close() // read-only body, never read
+		return resp.StatusCode
+	}
+	if got := status(http.MethodPut, "/_sim/x/faults", `{"errorRate":0.5,"retryAfter":2000000000}`); got != http.StatusOK {
+		t.Fatalf("PUT faults: status %d", got)
 	}
 	if f := c.Faults(); f.ErrorRate != 0.5 || f.RetryAfter != 2*time.Second {
 		t.Fatalf("faults not applied: %+v", f)
 	}
-	req, _ = http.NewRequest(http.MethodPut, srv.URL+"/_sim/x/faults", strings.NewReader(`{bad`))
-	if resp, _ = http.DefaultClient.Do(req); resp.StatusCode != http.StatusBadRequest {
-		t.Fatalf("bad JSON accepted: %v", resp.Status)
+	if got := status(http.MethodPut, "/_sim/x/faults", `{bad`); got != http.StatusBadRequest {
+		t.Fatalf("bad JSON accepted: status %d", got)
 	}
-	if resp, _ = http.Post(srv.URL+"/_sim/x/counters/reset", "", nil); resp.StatusCode != http.StatusNoContent {
-		t.Fatalf("reset: %v", resp.Status)
+	if got := status(http.MethodPost, "/_sim/x/counters/reset", ""); got != http.StatusNoContent {
+		t.Fatalf("reset: status %d", got)
 	}
 	if len(c.Counts()) != 0 {
 		t.Fatal("counters not reset")

@@ -55,13 +55,15 @@ func (s *Store) Save(v any) error {
 	if err != nil {
 		return fmt.Errorf("write state: %w", err)
 	}
+	// On failure the temp file is removed best effort: the write error is the
+	// one worth returning, and a stray dot-file does not affect Load.
 	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
+		_ = tmp.Close()
+		_ = os.Remove(tmp.Name())
 		return fmt.Errorf("write state: %w", err)
 	}
 	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
+		_ = os.Remove(tmp.Name())
 		return fmt.Errorf("write state: %w", err)
 	}
 	return os.Rename(tmp.Name(), s.path)

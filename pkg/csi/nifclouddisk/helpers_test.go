@@ -97,7 +97,7 @@ func (i *injector) wrap(h http.Handler) http.Handler {
 				}
 				w.Header().Set("Content-Type", "text/xml")
 				w.WriteHeader(f.status)
-				fmt.Fprintf(w, "<Response><Errors><Error><Code>%s</Code><Message>injected by the test</Message></Error></Errors><RequestID>test</RequestID></Response>", f.code)
+				_, _ = fmt.Fprintf(w, "<Response><Errors><Error><Code>%s</Code><Message>injected by the test</Message></Error></Errors><RequestID>test</RequestID></Response>", f.code)
 				return
 			}
 		}

@@ -243,7 +243,7 @@ func looksLikeID(s string) bool {
 		return false
 	}
 	for _, c := range s {
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' || c == '-') {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') && (c < 'A' || c > 'F') && c != '-' {
 			return false
 		}
 	}
@@ -278,7 +278,7 @@ func actionName(key string) string {
 		return ""
 	}
 	for _, c := range key {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c == '-' || c >= '0' && c <= '9') {
+		if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && c != '_' && c != '-' && (c < '0' || c > '9') {
 			return ""
 		}
 	}
@@ -295,7 +295,7 @@ func peekAction(req *http.Request) string {
 	if err != nil {
 		return ""
 	}
-	defer rc.Close()
+	defer func() { _ = rc.Close() }() // a fresh copy of the body, only read
 	buf, _ := io.ReadAll(io.LimitReader(rc, 4096))
 	dec := json.NewDecoder(bytes.NewReader(buf))
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {

@@ -166,8 +166,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return resp, err
 		}
 		if resp != nil {
+			// Drain so the connection can be reused; the response is dropped
+			// for a retry, so a close error changes nothing.
 			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-			resp.Body.Close()
+			_ = resp.Body.Close()
 		}
 		cancel()
 		t.Metrics.Retried(CloudLabel, name)
@@ -179,9 +181,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 }
 
+// closeBody releases a request body the transport will not send again. As a
+// RoundTripper it must close it; a close error on an in-memory body is moot.
 func closeBody(req *http.Request) {
 	if req.Body != nil {
-		req.Body.Close()
+		_ = req.Body.Close()
 	}
 }
 

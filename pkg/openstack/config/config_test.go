@@ -358,8 +358,8 @@ func TestLoadFilesMerge(t *testing.T) {
 	dir := t.TempDir()
 	a := filepath.Join(dir, "a.conf")
 	b := filepath.Join(dir, "b.conf")
-	os.WriteFile(a, []byte(authPrefix+"[Networking]\npublic-network-name=p1\n"), 0o600)
-	os.WriteFile(b, []byte("[Global]\nregion=R2\n[Networking]\npublic-network-name=p2\n[BlockStorage]\nnode-volume-attach-limit=999\n"), 0o600)
+	writeConf(t, a, authPrefix+"[Networking]\npublic-network-name=p1\n")
+	writeConf(t, b, "[Global]\nregion=R2\n[Networking]\npublic-network-name=p2\n[BlockStorage]\nnode-volume-attach-limit=999\n")
 	c, err := LoadFiles(Options{}, a, b)
 	if err != nil {
 		t.Fatal(err)
@@ -378,7 +378,7 @@ func TestLoadFilesMerge(t *testing.T) {
 		t.Error("missing file: no error")
 	}
 	// Bad file name appears in error.
-	os.WriteFile(b, []byte("[Nope]\n"), 0o600)
+	writeConf(t, b, "[Nope]\n")
 	if _, err := Load(b); err == nil || !strings.Contains(err.Error(), b+":1: unknown section [Nope]") {
 		t.Errorf("err = %v", err)
 	}
@@ -449,4 +449,11 @@ func FuzzParse(f *testing.F) {
 			t.Fatal("validated config without auth-url")
 		}
 	})
+}
+
+func writeConf(t *testing.T, path, body string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -91,7 +91,14 @@ func (e *env) newClient(secret string, mutate func(*nifcloud.Config)) *nifcloud.
 
 func (e *env) onRequest(f func(n int64)) { e.afterRequest.Store(&f) }
 
-func wantCode(t *testing.T, err error, code string) *nifcloud.APIError {
+// wantCode fails the test unless err is an APIError with the given code.
+func wantCode(t *testing.T, err error, code string) {
+	t.Helper()
+	_ = wantAPIError(t, err, code) // checked inside; callers here need no fields
+}
+
+// wantAPIError is wantCode for callers that inspect the error further.
+func wantAPIError(t *testing.T, err error, code string) *nifcloud.APIError {
 	t.Helper()
 	apiErr, ok := nifcloud.AsAPIError(err)
 	if !ok {
@@ -145,7 +152,7 @@ func TestSimInstances(t *testing.T) {
 	}
 
 	_, err = e.client.DescribeInstances(ctx, &nifcloud.DescribeInstancesInput{InstanceIDs: []string{"nosuch"}})
-	apiErr := wantCode(t, err, nifcloud.CodeInstanceNotFound)
+	apiErr := wantAPIError(t, err, nifcloud.CodeInstanceNotFound)
 	if !nifcloud.IsNotFound(err) || apiErr.HTTPStatus != http.StatusBadRequest {
 		t.Errorf("not found: %+v", apiErr)
 	}
@@ -197,7 +204,7 @@ func TestSimVolumeLifecycle(t *testing.T) {
 	// that must not be retried.
 	before := e.sim.Controls().Count("AttachVolume")
 	_, err = c.AttachVolume(ctx, &nifcloud.AttachVolumeInput{VolumeID: id, InstanceID: "web2"})
-	if apiErr := wantCode(t, err, nifcloud.CodeVolumeAlreadyAttached); apiErr.HTTPStatus != http.StatusInternalServerError {
+	if apiErr := wantAPIError(t, err, nifcloud.CodeVolumeAlreadyAttached); apiErr.HTTPStatus != http.StatusInternalServerError {
 		t.Errorf("status = %d", apiErr.HTTPStatus)
 	}
 	if n := e.sim.Controls().Count("AttachVolume") - before; n != 1 {
@@ -286,7 +293,7 @@ func TestSimAuthentication(t *testing.T) {
 	bad := e.newClient("not-the-secret", nil)
 	before := e.hits.Load()
 	_, err := bad.DescribeInstances(ctx, nil)
-	apiErr := wantCode(t, err, nifcloud.CodeSignatureDoesNotMatch)
+	apiErr := wantAPIError(t, err, nifcloud.CodeSignatureDoesNotMatch)
 	if apiErr.HTTPStatus != http.StatusForbidden || nifcloud.IsRetryable(err) {
 		t.Errorf("bad signature: %+v", apiErr)
 	}

@@ -196,7 +196,7 @@ func unmountBelow(t *testing.T, dirs ...string) int {
 		t.Errorf("reading mounts: %v", err)
 		return 0
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // opened read-only
 	var points []string
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
