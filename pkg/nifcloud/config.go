@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"os"
@@ -215,6 +216,9 @@ func (c Config) validate(file string) error {
 	if c.Burst < 0 {
 		errs = append(errs, fmt.Errorf("nifcloud: invalid burst %d", c.Burst))
 	}
+	if math.IsNaN(c.QPS) || math.IsInf(c.QPS, 0) {
+		errs = append(errs, fmt.Errorf("nifcloud: invalid qps %g", c.QPS))
+	}
 	return errors.Join(errs...)
 }
 
@@ -308,7 +312,7 @@ func parseConfigFile(path string, data []byte) (Config, error) {
 			c.Endpoint = v
 		case fileKeyQPS:
 			q, err := strconv.ParseFloat(v, 64)
-			if err != nil {
+			if err != nil || math.IsNaN(q) || math.IsInf(q, 0) {
 				return Config{}, fmt.Errorf("nifcloud: %s:%d: qps must be a number", path, n)
 			}
 			c.QPS = q

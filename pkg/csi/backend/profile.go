@@ -22,6 +22,9 @@ type Parameters struct {
 	// Zone pins the disk to a zone (e.g. Cinder's "availability"); "" lets
 	// the topology requirement decide.
 	Zone string
+	// ZoneKey is the parameter Zone came from (e.g. "availability"), for
+	// error messages.
+	ZoneKey string
 	// Values are the validated parameters under their canonical keys
 	// (e.g. "type", "accountingtype"), ready for the backend.
 	Values map[string]string

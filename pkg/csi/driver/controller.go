@@ -100,7 +100,11 @@ func (s *controllerServer) CreateVolume(ctx context.Context, req *csi.CreateVolu
 	if zone == "" {
 		zone = d.zoneFromTopology(req.GetAccessibilityRequirements())
 	} else if !d.zoneAllowed(req.GetAccessibilityRequirements(), zone) {
-		return nil, invalidArg("zone %q from the parameters is not in the requisite topology", zone)
+		key := params.ZoneKey
+		if key == "" {
+			key = "zone"
+		}
+		return nil, invalidArg("parameter %q: zone %q is not in the requisite topology", key, zone)
 	}
 
 	existing, err := d.disks.FindDiskByName(ctx, req.GetName())

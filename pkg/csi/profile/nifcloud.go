@@ -23,6 +23,10 @@ const (
 // like the reference driver does (so a disk is never smaller than asked).
 const nifcloudStep = 100 * GiB
 
+// nifcloudMax is the largest additional disk (8,000 GB; flash types are
+// smaller, which the cloud enforces per type).
+const nifcloudMax = 8000 * GiB
+
 // NIFCLOUD is the profile of NIFCLOUD additional storage.
 type NIFCLOUD struct{}
 
@@ -100,7 +104,7 @@ func (NIFCLOUD) ParseSnapshotParameters(params map[string]string) (backend.Param
 // RoundSize implements backend.Profile: NIFCLOUD disks come in steps of
 // 100 GB; the default is 100.
 func (NIFCLOUD) RoundSize(requiredBytes, limitBytes int64) (int64, error) {
-	return roundSize(requiredBytes, limitBytes, nifcloudStep, nifcloudStep, 0)
+	return roundSize(requiredBytes, limitBytes, nifcloudStep, nifcloudStep, nifcloudMax)
 }
 
 // DefaultMaxVolumesPerNode implements backend.Profile (14 additional disks

@@ -54,7 +54,7 @@ func (Cinder) ParseParameters(params map[string]string) (backend.Parameters, err
 			if v == "" {
 				return backend.Parameters{}, invalidParam(k, "must not be empty")
 			}
-			out.Zone = v
+			out.Zone, out.ZoneKey = v, k
 			out.Values[CinderParamAvailability] = v
 		default:
 			return backend.Parameters{}, invalidParam(k, "unknown parameter (Cinder accepts type, availability)")
@@ -91,7 +91,7 @@ func (Cinder) ParseSnapshotParameters(params map[string]string) (backend.Paramet
 			}
 			out.Values[key] = strconv.Itoa(n)
 		case CinderParamAvailability:
-			out.Zone = v
+			out.Zone, out.ZoneKey = v, k
 			out.Values[key] = v
 		default:
 			return backend.Parameters{}, invalidParam(k, "unknown snapshot parameter (Cinder accepts type, force-create, backup-max-duration-seconds-per-gb, availability)")
