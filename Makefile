@@ -22,11 +22,11 @@ build:
 deps:
 	./hack/install-deps.sh
 
-# The README's test command: unit + integration tests (simulators over real
-# HTTP, real mounts on loop devices when root), short fuzzing, then the
-# end-to-end suite on a real control plane (tests/e2e, its own module).
-test: deps
-	$(GO) vet ./...
+# The README's test command: go vet + golangci-lint, unit + integration
+# tests (simulators over real HTTP, real mounts on loop devices when root),
+# short fuzzing, then the end-to-end suite on a real control plane
+# (tests/e2e, its own module).
+test: deps lint
 	$(GO) test -count=1 -timeout 20m ./...
 	$(MAKE) fuzz
 	$(MAKE) e2e

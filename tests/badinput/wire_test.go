@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"testing"
 
 	"github.com/kumo-project/kumo/pkg/cloudsim/simcore"
 )
@@ -106,15 +105,6 @@ func mutations(c *simcore.Controls, wire *wireLog, mutating func(string) bool) [
 	out = append(out, wire.take()...)
 	c.ResetCounts()
 	return out
-}
-
-// requireNoMutation fails the test if the simulator or the wire saw a
-// mutating call since the last check.
-func requireNoMutation(t *testing.T, c *simcore.Controls, wire *wireLog, mutating func(string) bool) {
-	t.Helper()
-	if m := mutations(c, wire, mutating); len(m) > 0 {
-		t.Errorf("invalid input caused mutating cloud calls: %v", m)
-	}
 }
 
 // namesField reports whether msg names field, written either as the API
