@@ -210,11 +210,9 @@ func TestOctaviaServiceAnnotations(t *testing.T) {
 		{"no ports", ports(0, v1.ProtocolTCP), []string{"ports"}, ""},
 		{"ipFamilies twice IPv4", dual(v1.IPFamilyPolicyPreferDualStack, v1.IPv4Protocol, v1.IPv4Protocol), []string{"spec.ipFamilies"}, ""},
 		{"RequireDualStack with one family", dual(v1.IPFamilyPolicyRequireDualStack, v1.IPv4Protocol), []string{"spec.ipFamilyPolicy"}, ""},
-		gap(a(octavia.AnnFloatingNetworkID, "no-such-network"),
-			"octavia creates the load balancer before the floating IP; a missing floating network is found by the create"),
-		gap(a(octavia.AnnSubnetID, "no-such-subnet"),
-			"octavia does not look the VIP subnet up before loadbalancer_create; the cloud's 400 is not tied to the annotation"),
-		gap(a(octavia.AnnLoadBalancerID, "no-such-load-balancer"), "octavia records no Warning event for a missing adopted load balancer"),
+		a(octavia.AnnFloatingNetworkID, "no-such-network"),
+		a(octavia.AnnSubnetID, "no-such-subnet"),
+		a(octavia.AnnLoadBalancerID, "no-such-load-balancer"),
 	}
 	tl := newTally()
 	runServiceCases(t, tl, "service annotations (octavia)", lb, events, nodes, osc.mutations, cases)

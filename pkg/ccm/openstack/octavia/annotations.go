@@ -72,6 +72,9 @@ type svcConfig struct {
 	affinity                                            bool
 	family                                              v1.IPFamily
 	localHealthPort                                     int // healthCheckNodePort when eTP=Local
+	// annotated holds the annotations the Service sets, to tell errors
+	// about their values from errors about cloud.conf defaults.
+	annotated map[string]bool
 }
 
 type timeouts struct{ clientData, memberConnect, memberData, tcpInspect int }
@@ -166,6 +169,12 @@ func (l *LoadBalancer) parseService(svc *v1.Service) (*svcConfig, error) {
 		loadBalancerIP:    strings.TrimSpace(svc.Spec.LoadBalancerIP),
 		affinity:          svc.Spec.SessionAffinity == v1.ServiceAffinityClientIP,
 		family:            v1.IPv4Protocol,
+		annotated:         map[string]bool{},
+	}
+	for k := range svc.Annotations {
+		if a.str(k, "") != "" {
+			sc.annotated[k] = true
+		}
 	}
 	sc.internal = a.boolean(AnnInternal, c.InternalLB) || c.InternalLB
 	sc.keepFIP = a.boolean(AnnKeepFloatingIP, false)

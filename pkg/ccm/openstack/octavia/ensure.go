@@ -33,6 +33,7 @@ func (l *LoadBalancer) ensure(ctx context.Context, cluster string, svc *v1.Servi
 
 	plans, stale, err := l.plan(ctx, svc, name, sc, ds, nodes, allowCreate)
 	if err != nil {
+		l.reportRef(svc, err)
 		return nil, err
 	}
 	// The families' load balancers are independent: applying them at once
@@ -45,6 +46,9 @@ func (l *LoadBalancer) ensure(ctx context.Context, cluster string, svc *v1.Servi
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
+		// A floating network or member subnet first needed by this sync
+		// (existing load balancer) is checked just before its write.
+		l.reportRef(svc, err)
 		return nil, err
 	}
 	var st *v1.LoadBalancerStatus
@@ -79,7 +83,7 @@ func (l *LoadBalancer) apply(ctx context.Context, cluster string, svc *v1.Servic
 	case p.sc.family == v1.IPv6Protocol:
 		// Neutron floating IPs are IPv4: an IPv6 VIP is routable itself.
 	case lb.Name == p.name:
-		fip, err = l.ensureFIP(ctx, svc, p.sc, cluster, lb.VipPortID)
+		fip, err = l.ensureFIP(ctx, svc, p.sc, cluster, lb.VipPortID, p.fip)
 	default:
 		// An adopted load balancer's floating IP is its owner's business.
 		fip, err = l.boundFIP(ctx, lb.VipPortID)
@@ -113,6 +117,13 @@ func (l *LoadBalancer) reconcileLB(ctx context.Context, name string, svc *v1.Ser
 		return err
 	}
 	want := desiredTree(name, svc, sc, nodes, orDefault(sc.memberSubnetID, lb.VipSubnetID))
+	if memberSubnetChanged(sc, want, have) {
+		// Members are about to move to a subnet this load balancer does
+		// not use yet: make sure it exists before the batch updates.
+		if err := l.checkSubnet(ctx, sc); err != nil {
+			return err
+		}
+	}
 	r := &reconciler{l: l, lbID: lb.ID, name: name, owned: lb.Name == name, vipSubnet: lb.VipSubnetID}
 	if err := r.run(ctx, want, have); err != nil {
 		return err
@@ -161,4 +172,25 @@ func (l *LoadBalancer) get(ctx context.Context, cluster string, svc *v1.Service)
 		st = mergeStatus(st, l.status(&c, lb.VipAddress, fip))
 	}
 	return st, true, nil
+}
+
+// memberSubnetChanged reports whether the desired members go to a
+// member-subnet-id that no current member is on yet.
+func memberSubnetChanged(sc *svcConfig, want []listenerSpec, have *actualTree) bool {
+	if sc.memberSubnetID == "" {
+		return false
+	}
+	for _, p := range have.pools {
+		for _, m := range p.members {
+			if m.SubnetID == sc.memberSubnetID {
+				return false
+			}
+		}
+	}
+	for _, ls := range want {
+		if len(ls.pool.members) > 0 {
+			return true
+		}
+	}
+	return false
 }

@@ -11,6 +11,7 @@ const (
 	reasonInvalidAnnotation = "LoadBalancerInvalidAnnotation"
 	reasonForcedInternal    = "LoadBalancerForcedInternal"
 	reasonDualStack         = "LoadBalancerDualStackUnavailable"
+	reasonMissingReference  = "LoadBalancerReferenceInvalid"
 )
 
 // warn records a Warning event on the Service when a recorder is set.

@@ -43,9 +43,15 @@ func (l *LoadBalancer) releaseFIP(ctx context.Context, f floatingips.FloatingIP,
 	return nil
 }
 
+// fipTarget is where a new floating IP is allocated; networkID "" means
+// no external network was found.
+type fipTarget struct{ networkID, subnetID string }
+
 // ensureFIP makes the VIP port reachable through a floating IP unless the
 // Service is internal (or IPv6), returning the external address ("" none).
-func (l *LoadBalancer) ensureFIP(ctx context.Context, svc *v1.Service, sc *svcConfig, cluster, vipPort string) (string, error) {
+// target is the floating network the plan already resolved; nil looks it
+// up only if a floating IP has to be created.
+func (l *LoadBalancer) ensureFIP(ctx context.Context, svc *v1.Service, sc *svcConfig, cluster, vipPort string, target *fipTarget) (string, error) {
 	desc := fipDescription(cluster, svc)
 	bound, err := l.fipsOn(ctx, floatingips.ListOpts{PortID: vipPort})
 	if err != nil {
@@ -86,10 +92,14 @@ func (l *LoadBalancer) ensureFIP(ctx context.Context, svc *v1.Service, sc *svcCo
 			return f.FloatingIP, nil
 		}
 	}
-	netID, subnetID, err := l.floatingTarget(ctx, sc)
-	if err != nil {
-		return "", err
+	if target == nil {
+		netID, subnetID, err := l.floatingTarget(ctx, sc)
+		if err != nil {
+			return "", err
+		}
+		target = &fipTarget{networkID: netID, subnetID: subnetID}
 	}
+	netID, subnetID := target.networkID, target.subnetID
 	if netID == "" {
 		l.warn(svc, reasonForcedInternal, "No external network found (set %s or [LoadBalancer] floating-network-id); the load balancer is only reachable on its VIP", AnnFloatingNetworkID)
 		return "", nil
@@ -108,7 +118,11 @@ func (l *LoadBalancer) ensureFIP(ctx context.Context, svc *v1.Service, sc *svcCo
 // first external network with an IPv4 subnet) and optional subnet.
 func (l *LoadBalancer) floatingTarget(ctx context.Context, sc *svcConfig) (string, string, error) {
 	netID := sc.floatingNetworkID
-	if netID == "" {
+	if netID != "" {
+		if err := l.checkFloatingNetwork(ctx, sc); err != nil {
+			return "", "", err
+		}
+	} else {
 		yes := true
 		pages, err := networks.List(l.clients.Network, external.ListOptsExt{ListOptsBuilder: networks.ListOpts{}, External: &yes}).AllPages(ctx)
 		if err != nil {
@@ -129,6 +143,11 @@ func (l *LoadBalancer) floatingTarget(ctx context.Context, sc *svcConfig) (strin
 			}
 		}
 	}
+	if netID != "" && sc.floatingSubnetID != "" {
+		if err := l.checkFloatingSubnet(ctx, sc, netID); err != nil {
+			return "", "", err
+		}
+	}
 	if netID == "" || sc.floatingSubnetID != "" || sc.floatingSubnet == "" {
 		return netID, sc.floatingSubnetID, nil
 	}
@@ -143,7 +162,8 @@ func (l *LoadBalancer) floatingTarget(ctx context.Context, sc *svcConfig) (strin
 			return netID, s.ID, nil
 		}
 	}
-	return "", "", fmt.Errorf("no subnet of floating network %s matches annotation %s=%q", netID, AnnFloatingSubnet, sc.floatingSubnet)
+	return "", "", &refError{key: sc.origin(AnnFloatingSubnet), kind: "subnet pattern", id: sc.floatingSubnet,
+		problem: "matches no IPv4 subnet of floating network " + netID}
 }
 
 func (l *LoadBalancer) subnetsOf(ctx context.Context, netID string) ([]subnets.Subnet, error) {

@@ -20,6 +20,10 @@ type lbPlan struct {
 	sc   *svcConfig
 	lb   *loadbalancers.LoadBalancer // nil: create at vip
 	vip  vipTarget
+	// Set by checkRefs for a load balancer to create: the VIP's network
+	// ("" unknown yet) and where its floating IP goes (nil: none needed).
+	vipNetwork string
+	fip        *fipTarget
 }
 
 // plan looks up (reads only) the Service's load balancers and decides
@@ -33,12 +37,15 @@ func (l *LoadBalancer) plan(ctx context.Context, svc *v1.Service, name string, s
 	}
 	if prim.lb == nil {
 		if sc.lbID != "" {
-			return nil, nil, fmt.Errorf("load balancer %s given by annotation %s does not exist", sc.lbID, AnnLoadBalancerID)
+			return nil, nil, &refError{key: AnnLoadBalancerID, kind: "load balancer", id: sc.lbID, problem: "does not exist"}
 		}
 		if !allowCreate {
 			return nil, nil, fmt.Errorf("load balancer %s does not exist", name)
 		}
 		if prim.vip, err = l.resolveVIP(ctx, sc, nodes); err != nil {
+			return nil, nil, err
+		}
+		if err = l.checkRefs(ctx, prim); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -77,6 +84,10 @@ func (l *LoadBalancer) plan(ctx context.Context, svc *v1.Service, name string, s
 		return plans, nil, nil
 	}
 	sec.vip = vipTarget{subnetID: subnet}
+	sec.vipNetwork = netID
+	if err := l.checkRefs(ctx, sec); err != nil {
+		return nil, nil, err
+	}
 	return append(plans, sec), nil, nil
 }
 
@@ -85,6 +96,8 @@ func (l *LoadBalancer) plan(ctx context.Context, svc *v1.Service, name string, s
 func (l *LoadBalancer) primaryNetwork(ctx context.Context, p *lbPlan) (string, error) {
 	subnetID := p.vip.subnetID
 	switch {
+	case p.vipNetwork != "":
+		return p.vipNetwork, nil
 	case p.lb != nil && p.lb.VipNetworkID != "":
 		return p.lb.VipNetworkID, nil
 	case p.lb != nil:
