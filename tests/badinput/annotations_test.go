@@ -49,12 +49,6 @@ func ports(n int, proto v1.Protocol) func(*v1.Service) {
 	}
 }
 
-// gap marks a case as a known shortcoming (see tally.verdict).
-func gap(c svcCase, why string) svcCase {
-	c.gap = why
-	return c
-}
-
 func sourceRanges(r ...string) func(*v1.Service) {
 	return func(s *v1.Service) { s.Spec.LoadBalancerSourceRanges = r }
 }
