@@ -45,4 +45,7 @@ type API interface {
 	DescribeSecurityGroups(ctx context.Context, in *DescribeSecurityGroupsInput) (*DescribeSecurityGroupsOutput, error)
 	AuthorizeSecurityGroupIngress(ctx context.Context, in *SecurityGroupIngressInput) (*ReturnOutput, error)
 	RevokeSecurityGroupIngress(ctx context.Context, in *SecurityGroupIngressInput) (*ReturnOutput, error)
+
+	// Private LANs.
+	NiftyDescribePrivateLans(ctx context.Context, in *DescribePrivateLansInput) (*DescribePrivateLansOutput, error)
 }

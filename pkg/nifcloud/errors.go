@@ -26,6 +26,9 @@ const (
 	CodeElasticLoadBalancerNotFound = "Client.InvalidParameterNotFound.ElasticLoadBalancer"
 	CodeSecurityGroupNotFound       = "Client.InvalidParameterNotFound.SecurityGroup"
 	CodeSecurityGroupRuleNotFound   = "Client.InvalidParameterNotFound.SecurityGroupIngress"
+	// CodeNetworkIDNotFound: a private LAN network id does not exist (in
+	// the public API's naming; not observed in the reference repositories).
+	CodeNetworkIDNotFound = "Client.InvalidParameterNotFound.NetworkId"
 
 	CodeLoadBalancerDuplicate        = "Client.InvalidParameterDuplicate.LoadBalancer"
 	CodeElasticLoadBalancerDuplicate = "Client.InvalidParameterDuplicate.ElasticLoadBalancer"

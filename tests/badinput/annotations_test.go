@@ -144,7 +144,7 @@ func TestNIFCLOUDServiceAnnotations(t *testing.T) {
 		{"elb private LAN without addresses", both(elb, annotate(nic1ID, "net-abc123")), []string{nic1IP, nic1Sys}, ""},
 		{"elb private LAN bad system IPs", both(elb, annotate(nic1ID, "net-abc123", nic1IP, "10.2.0.10", nic1Sys, "10.2.0.11")), []string{nic1Sys}, ""},
 		{"elb private LAN that does not exist", both(elb, annotate(nic1ID, "net-nosuchlan", nic1IP, "10.2.0.10", nic1Sys, "10.2.0.11,10.2.0.12")),
-			[]string{nic1ID}, "nifcloud CCM does not check that a private LAN exists before NiftyCreateElasticLoadBalancer"},
+			[]string{nic1ID}, ""},
 		{"elb vip-network 3", both(elb, annotate(nifccm.AnnotationVIPNetwork, "3")), []string{nifccm.AnnotationVIPNetwork}, ""},
 		{"elb vip-network 2 without NIC 2", both(elb, annotate(nifccm.AnnotationVIPNetwork, "2")), []string{nifccm.AnnotationVIPNetwork}, ""},
 		{"several bad annotations at once", annotate(nifccm.AnnotationAccountingType, "9", nifccm.AnnotationBalancingType, "0",

@@ -55,6 +55,9 @@ func (p *Provider) ensureELB(ctx context.Context, svc *v1.Service, name string, 
 	if err != nil {
 		return "", err
 	}
+	if err := p.checkPrivateLANs(ctx, svc, spec, cur); err != nil {
+		return "", err
+	}
 	switch {
 	case cur == nil:
 		cur, err = p.createELB(ctx, name, spec, backends)

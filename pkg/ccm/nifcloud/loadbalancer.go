@@ -144,12 +144,28 @@ func requireName(svc *v1.Service) (string, error) {
 func (p *Provider) validate(svc *v1.Service) (*lbSpec, error) {
 	spec, err := parseService(svc)
 	if err != nil {
-		msg := strings.ReplaceAll(err.Error(), "\n", "; ")
-		p.warn(svc, ReasonInvalidAnnotation, "Load balancer left unchanged: %s", msg)
-		return nil, fmt.Errorf("service %s/%s: %s", svc.Namespace, svc.Name, msg)
+		return nil, p.rejectAnnotations(svc, err)
 	}
 	return spec, nil
 }
+
+// rejectAnnotations records the Warning event for invalid settings (err
+// joins *AnnotationError values) and returns the error to report.
+func (p *Provider) rejectAnnotations(svc *v1.Service, err error) error {
+	msg := strings.ReplaceAll(err.Error(), "\n", "; ")
+	p.warn(svc, ReasonInvalidAnnotation, "Load balancer left unchanged: %s", msg)
+	return &serviceError{msg: fmt.Sprintf("service %s/%s: %s", svc.Namespace, svc.Name, msg), err: err}
+}
+
+// serviceError is a one-line error message that still unwraps to the
+// *AnnotationError values it reports.
+type serviceError struct {
+	msg string
+	err error
+}
+
+func (e *serviceError) Error() string { return e.msg }
+func (e *serviceError) Unwrap() error { return e.err }
 
 // backends maps the nodes to their instances, sorted by instance id.
 // Nodes without an instance are skipped (logged): they cannot serve.

@@ -2,6 +2,7 @@ package nifcloudsim
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -11,15 +12,16 @@ import (
 )
 
 // Seed is the seed-file format: {"instances":[{"instanceId":…}, …],
-// "localInstances":["…"]}.
+// "privateLans":[{"networkId":"net-…"}, …], "localInstances":["…"]}.
 type Seed struct {
-	Instances      []Instance `json:"instances"`
-	LocalInstances []string   `json:"localInstances,omitempty"`
+	Instances      []Instance   `json:"instances"`
+	PrivateLans    []PrivateLan `json:"privateLans,omitempty"`
+	LocalInstances []string     `json:"localInstances,omitempty"`
 }
 
-// ApplySeed adds the seed's instances; instances that already exist are
-// left alone, so seeding is idempotent. LocalInstances, when given, are
-// added to the local set.
+// ApplySeed adds the seed's instances and private LANs; those that already
+// exist are left alone, so seeding is idempotent. LocalInstances, when
+// given, are added to the local set.
 func (s *Sim) ApplySeed(seed Seed) error {
 	err := s.mutate(func(now time.Time) error {
 		for _, in := range seed.Instances {
@@ -28,6 +30,14 @@ func (s *Sim) ApplySeed(seed Seed) error {
 			}
 			if err := s.addInstanceLocked(in, now); err != nil {
 				return fmt.Errorf("seed instance %q: %w", in.InstanceID, err)
+			}
+		}
+		for _, l := range seed.PrivateLans {
+			if _, ok := s.st.PrivateLans[l.NetworkID]; ok {
+				continue
+			}
+			if _, err := s.addPrivateLanLocked(l); err != nil {
+				return fmt.Errorf("seed private LAN %q: %w", l.NetworkID, err)
 			}
 		}
 		return nil
@@ -68,12 +78,15 @@ func (s *Sim) LocalInstances() []string {
 //	POST   instances                 seed one Instance (JSON) → 201 + the instance
 //	DELETE instances/{id}            → 204
 //	PUT    instances/{id}/state      {"state":"stopped"} → 200
+//	POST   private-lans              seed one PrivateLan (JSON) → 201 + the LAN
+//	DELETE private-lans/{id}         → 204
 //	GET    state                     Snapshot()
 //	POST   seed                      Seed JSON → 204
 //	GET    local-instances           → {"instanceIds":[…]}
 //	POST   local-instances           {"instanceIds":[…]} (or a bare array) replaces the set → 200
 //
-// Errors are JSON {"error":"…"}: 400 bad input, 404 unknown instance, 409 duplicate.
+// Errors are JSON {"error":"…"}: 400 bad input, 404 unknown instance or
+// LAN, 409 duplicate.
 func (s *Sim) adminHandler() http.Handler {
 	mux := http.NewServeMux()
 	p := AdminPrefix
@@ -119,6 +132,31 @@ func (s *Sim) adminHandler() http.Handler {
 			return
 		}
 		simcore.WriteJSON(w, http.StatusOK, map[string]string{"instanceId": id, "state": body.State})
+	})
+	mux.HandleFunc("POST "+p+"private-lans", func(w http.ResponseWriter, r *http.Request) {
+		var l PrivateLan
+		if err := json.NewDecoder(r.Body).Decode(&l); err != nil {
+			adminErr(w, http.StatusBadRequest, err)
+			return
+		}
+		added, err := s.AddPrivateLan(l)
+		if err != nil {
+			status := http.StatusBadRequest
+			var dup errDuplicateLan
+			if errors.As(err, &dup) {
+				status = http.StatusConflict
+			}
+			adminErr(w, status, err)
+			return
+		}
+		simcore.WriteJSON(w, http.StatusCreated, added)
+	})
+	mux.HandleFunc("DELETE "+p+"private-lans/{id}", func(w http.ResponseWriter, r *http.Request) {
+		if err := s.DeletePrivateLan(r.PathValue("id")); err != nil {
+			adminErr(w, http.StatusNotFound, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
 	})
 	mux.HandleFunc("GET "+p+"state", func(w http.ResponseWriter, r *http.Request) {
 		simcore.WriteJSON(w, http.StatusOK, s.Snapshot())

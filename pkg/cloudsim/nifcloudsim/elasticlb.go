@@ -165,6 +165,9 @@ func (s *Sim) parseNICs(p params, name string) ([]NetworkInterface, *apiError) {
 			if len(ni.SystemIPAddresses) != 2 {
 				return nil, errInvalid(key(k, "SystemIpAddresses"), strings.Join(ni.SystemIPAddresses, ","))
 			}
+			if _, ok := s.st.PrivateLans[id]; !ok {
+				return nil, errNetworkNotFound(id)
+			}
 		}
 		nics = append(nics, ni)
 	}

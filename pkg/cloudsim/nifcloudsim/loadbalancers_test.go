@@ -140,6 +140,9 @@ func TestElasticLoadBalancer(t *testing.T) {
 	clk := newFakeClock()
 	h := newHarness(t, Options{Now: clk.Now})
 	seed(t, h.sim, Instance{InstanceID: "n1", InstanceUniqueID: "i-bbbb0001"})
+	if _, err := h.sim.AddPrivateLan(PrivateLan{NetworkID: "net-abcd1234"}); err != nil {
+		t.Fatal(err)
+	}
 	setTransitions(h.sim, map[string]time.Duration{"elb.apply": 30 * time.Second})
 	key3 := func(kv ...string) []string {
 		return append([]string{"ElasticLoadBalancerName", "elb1", "ElasticLoadBalancerPort", "80", "InstancePort", "30080", "Protocol", "TCP"}, kv...)

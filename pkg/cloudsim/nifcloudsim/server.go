@@ -1,6 +1,6 @@
 // Package nifcloudsim simulates the NIFCLOUD computing API (instances,
 // additional-storage volumes, L4 and elastic load balancers, security
-// groups) faithfully enough for the kumo CCM and CSI driver to run against
+// groups, private LANs (seeded, read-only)) faithfully enough for the kumo CCM and CSI driver to run against
 // it. See nifcloud-facts.md for the wire protocol.
 //
 // Wire behaviour:
@@ -182,6 +182,8 @@ func (s *Sim) actionTable() map[string]action {
 		"DescribeSecurityGroups":        ec2((*Sim).describeSecurityGroups, false),
 		"AuthorizeSecurityGroupIngress": ec2((*Sim).authorizeSecurityGroupIngress, true),
 		"RevokeSecurityGroupIngress":    ec2((*Sim).revokeSecurityGroupIngress, true),
+
+		"NiftyDescribePrivateLans": ec2((*Sim).describePrivateLans, false),
 	}
 }
 

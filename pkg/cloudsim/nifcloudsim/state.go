@@ -17,6 +17,7 @@ type State struct {
 	LoadBalancers  map[string]*LoadBalancer  `json:"loadBalancers"`
 	ElasticLBs     map[string]*ElasticLB     `json:"elasticLoadBalancers"`
 	SecurityGroups map[string]*SecurityGroup `json:"securityGroups"`
+	PrivateLans    map[string]*PrivateLan    `json:"privateLans"`
 	// Seq numbers generated addresses and ids.
 	Seq int64 `json:"seq"`
 }
@@ -180,6 +181,9 @@ func (st *State) fill() {
 	}
 	if st.SecurityGroups == nil {
 		st.SecurityGroups = map[string]*SecurityGroup{}
+	}
+	if st.PrivateLans == nil {
+		st.PrivateLans = map[string]*PrivateLan{}
 	}
 }
 
