@@ -11,10 +11,12 @@ import (
 	"github.com/kumo-project/kumo/pkg/cloudsim/simcore"
 )
 
-// Seed is the JSON seed file: servers and networks to create.
+// Seed is the JSON seed file: servers, networks and Cinder volume types
+// to create.
 type Seed struct {
-	Servers  []Server  `json:"servers"`
-	Networks []Network `json:"networks"`
+	Servers     []Server     `json:"servers"`
+	Networks    []Network    `json:"networks"`
+	VolumeTypes []VolumeType `json:"volume_types"`
 }
 
 // AddServer creates a server (ID generated when empty) and a Neutron port
@@ -258,8 +260,8 @@ func (s *Sim) SetMetadataServer(id string) {
 	s.mutate(func() { s.state.MetadataServer = id })
 }
 
-// LoadSeed reads a JSON seed file {"servers":[…],"networks":[…]} and adds
-// what is not there yet (networks by ID or name, servers by ID or name), so
+// LoadSeed reads a JSON seed file {"servers":[…],"networks":[…],
+// "volume_types":[…]} and adds what is not there yet (each by ID or name), so
 // loading it again after a restart is harmless.
 func (s *Sim) LoadSeed(path string) error {
 	data, err := os.ReadFile(path)
@@ -281,6 +283,14 @@ func (s *Sim) applySeed(seed Seed) error {
 				continue
 			}
 			if _, err = s.addNetworkLocked(n); err != nil {
+				return
+			}
+		}
+		for _, vt := range seed.VolumeTypes {
+			if s.state.VolumeTypes[vt.ID] != nil || s.volumeTypeLocked(vt.Name) != nil {
+				continue
+			}
+			if _, err = s.addVolumeTypeLocked(vt); err != nil {
 				return
 			}
 		}
@@ -353,6 +363,19 @@ func (s *Sim) adminRoutes(mux *http.ServeMux) {
 			return
 		}
 		out, err := s.AddNetwork(n)
+		if err != nil {
+			bad(w, err)
+			return
+		}
+		simcore.WriteJSON(w, http.StatusCreated, out)
+	})
+	mux.HandleFunc("POST "+p+"volume-types", func(w http.ResponseWriter, r *http.Request) {
+		var vt VolumeType
+		if err := decode(r, &vt); err != nil {
+			bad(w, err)
+			return
+		}
+		out, err := s.AddVolumeType(vt)
 		if err != nil {
 			bad(w, err)
 			return

@@ -113,6 +113,12 @@ func (s *Sim) volumeCreate(w http.ResponseWriter, r *http.Request, tok *Token) {
 	code, msg := 0, ""
 	var out M
 	s.mutate(func() {
+		// Cinder resolves the type (by name or ID) before anything else.
+		vtype := s.volumeTypeLocked(orDefault(in.VolumeType, DefaultVolumeType))
+		if vtype == nil {
+			code, msg = 404, volumeTypeNotFound(in.VolumeType)
+			return
+		}
 		size := in.Size
 		switch {
 		case in.BackupID != "":
@@ -167,14 +173,11 @@ func (s *Sim) volumeCreate(w http.ResponseWriter, r *http.Request, tok *Token) {
 		}
 		now := s.now()
 		v := &Volume{ID: newUUID(), Name: in.Name, Description: in.Description, Size: size, Status: "creating",
-			AZ: in.AZ, VolumeType: in.VolumeType, SnapshotID: in.SnapshotID, SourceVolID: in.SourceVolID,
+			AZ: in.AZ, VolumeType: vtype.Name, SnapshotID: in.SnapshotID, SourceVolID: in.SourceVolID,
 			Metadata: in.Metadata, Multiattach: in.Multiattach, ProjectID: tok.ProjectID, Created: now, Updated: now,
 			Pending: &Transition{To: "available", At: s.after("volume.create")}}
 		if v.AZ == "" {
 			v.AZ = "nova"
-		}
-		if v.VolumeType == "" {
-			v.VolumeType = "__DEFAULT__"
 		}
 		s.state.Volumes[v.ID] = v
 		out = volumeView(r, v)

@@ -172,6 +172,9 @@ type listOpts struct {
 	key     string          // e.g. "volumes"; links go to key+"_links"
 	skip    map[string]bool // query keys handled by the caller
 	noLinks bool            // service without paging links
+	// linksKey names the links key when it is not key+"_links" (Cinder's
+	// volume_type_links), which is then only present when there are links.
+	linksKey string
 }
 
 var reservedQuery = map[string]bool{
@@ -223,7 +226,13 @@ func (s *Sim) writeList(w http.ResponseWriter, r *http.Request, sv service, view
 		out = []M{}
 	}
 	body := M{o.key: out}
-	if !o.noLinks {
+	switch {
+	case o.noLinks:
+	case o.linksKey != "":
+		if len(links) > 0 {
+			body[o.linksKey] = links
+		}
+	default:
 		body[o.key+"_links"] = links
 	}
 	simcore.WriteJSON(w, http.StatusOK, body)

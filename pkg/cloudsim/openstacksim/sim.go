@@ -107,6 +107,11 @@ func New(opts Options) (*Sim, error) {
 			return nil, err
 		}
 	}
+	// Cinder always has volume types; a state file from before they were
+	// simulated gets the defaults too.
+	if len(s.state.VolumeTypes) == 0 {
+		s.seedVolumeTypesLocked()
+	}
 	if opts.LocalServers != nil {
 		s.state.LocalServers = append([]string(nil), opts.LocalServers...)
 	}
@@ -134,6 +139,7 @@ func (s *Sim) routes() http.Handler {
 	s.novaRoutes(mux)
 	s.cinderRoutes(mux)
 	s.cinderSnapshotRoutes(mux)
+	s.cinderTypeRoutes(mux)
 	s.octaviaRoutes(mux)
 	s.octaviaChildRoutes(mux)
 	s.octaviaMemberRoutes(mux)

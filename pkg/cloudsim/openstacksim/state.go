@@ -19,6 +19,7 @@ type State struct {
 	Routers            map[string]*Router            `json:"routers"`
 	Volumes            map[string]*Volume            `json:"volumes"`
 	Snapshots          map[string]*VolumeSnapshot    `json:"snapshots"`
+	VolumeTypes        map[string]*VolumeType        `json:"volume_types"`
 	LoadBalancers      map[string]*LoadBalancer      `json:"load_balancers"`
 	Listeners          map[string]*Listener          `json:"listeners"`
 	Pools              map[string]*Pool              `json:"pools"`
@@ -47,6 +48,7 @@ func (st *State) normalize() {
 	initMap(&st.Routers)
 	initMap(&st.Volumes)
 	initMap(&st.Snapshots)
+	initMap(&st.VolumeTypes)
 	initMap(&st.LoadBalancers)
 	initMap(&st.Listeners)
 	initMap(&st.Pools)

@@ -314,3 +314,11 @@ type Token struct {
 	IssuedAt  time.Time `json:"issued_at"`
 	ExpiresAt time.Time `json:"expires_at"`
 }
+
+// VolumeType is a Cinder volume type (always public in the simulator).
+type VolumeType struct {
+	ID          string            `json:"id"`
+	Name        string            `json:"name"`
+	Description string            `json:"description"`
+	ExtraSpecs  map[string]string `json:"extra_specs"`
+}

@@ -60,11 +60,15 @@ type Options struct {
 	// reports (0 = leave the limit to Nova). It costs one attachment list
 	// per attach.
 	MaxAttachmentsPerNode int
+	// VolumeTypeTTL is how long the project's volume types, listed to
+	// check the "type" parameter, are cached (default DefaultVolumeTypeTTL).
+	VolumeTypeTTL time.Duration
 }
 
 // Backend implements backend.Disks and backend.Snapshots on Cinder + Nova.
 // It is safe for concurrent use: gophercloud service clients are, and its
-// only state, the volume watcher, is guarded by a mutex.
+// only state, the volume watcher and the volume type cache, is guarded by
+// mutexes.
 type Backend struct {
 	compute *gophercloud.ServiceClient
 	block   *gophercloud.ServiceClient
@@ -73,6 +77,8 @@ type Backend struct {
 	opts        Options
 	// watcher serves all waits for volume states with shared polls.
 	watcher *volumeWatcher
+	// types checks the "type" parameter before a create.
+	types *volumeTypes
 }
 
 var (
@@ -107,11 +113,15 @@ func NewFromServiceClients(compute, block *gophercloud.ServiceClient, opts Optio
 	if opts.WaitTimeout <= 0 {
 		opts.WaitTimeout = DefaultWaitTimeout
 	}
+	if opts.VolumeTypeTTL <= 0 {
+		opts.VolumeTypeTTL = DefaultVolumeTypeTTL
+	}
 	return &Backend{
 		compute:     compute,
 		block:       block,
 		blockExtend: client.WithMicroversion(block, extendInUseMicroversion),
 		opts:        opts,
 		watcher:     newVolumeWatcher(block, opts.WatchInterval),
+		types:       newVolumeTypes(block, opts.VolumeTypeTTL),
 	}, nil
 }

@@ -12,6 +12,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/kumo-project/kumo/pkg/csi/backend"
+	"github.com/kumo-project/kumo/pkg/csi/profile"
 )
 
 // CreateDisk implements backend.Disks. It creates the volume and waits
@@ -21,6 +22,10 @@ import (
 func (b *Backend) CreateDisk(ctx context.Context, req backend.CreateRequest) (*backend.Disk, error) {
 	logger := klog.FromContext(ctx)
 	opts := b.createOpts(req)
+	// An unknown type is refused before anything is created.
+	if err := b.types.check(ctx, opts.VolumeType); err != nil {
+		return nil, err
+	}
 	v, err := volumes.Create(ctx, b.block, opts, nil).Extract()
 	if err != nil {
 		return nil, b.createError(ctx, err, req)
@@ -37,9 +42,15 @@ func (b *Backend) CreateDisk(ctx context.Context, req backend.CreateRequest) (*b
 	return diskOf(ready), nil
 }
 
-// createError maps a failed create; a 400 for a snapshot source is
-// explained by the snapshot's state.
+// createError maps a failed create: a 404 for the volume type names the
+// "type" parameter, a 400 for a snapshot source is explained by the
+// snapshot's state.
 func (b *Backend) createError(ctx context.Context, err error, req backend.CreateRequest) error {
+	if t := req.Parameters.Get(profile.CinderParamType); t != "" && isVolumeTypeNotFound(err) {
+		// Deleted since the check, or the check could not list the types.
+		b.types.invalidate()
+		return b.types.unknownError(t, err)
+	}
 	if httpStatus(err) == http.StatusBadRequest && req.SourceSnapshotID != "" {
 		s, gerr := snapshots.Get(ctx, b.block, req.SourceSnapshotID).Extract()
 		if gerr == nil && s.Status != "available" {
