@@ -112,7 +112,7 @@ func TestVolumeTypesAddedBySeedAndAdmin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close() // read-only body
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("admin add: %s", resp.Status)
 	}
@@ -120,7 +120,7 @@ func TestVolumeTypesAddedBySeedAndAdmin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close() // read-only body
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("duplicate admin add: %s, want 400", resp.Status)
 	}
