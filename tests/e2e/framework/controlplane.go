@@ -36,6 +36,10 @@ type ControlPlaneOptions struct {
 	Controllers string
 	// Scheduler also starts kube-scheduler.
 	Scheduler bool
+	// APIServerOnly starts etcd and kube-apiserver only (manifest
+	// dry-runs and authorization checks need nothing else); Binaries then
+	// needs only Etcd and APIServer.
+	APIServerOnly bool
 }
 
 // StartControlPlane starts the three processes under dir and waits until
@@ -117,6 +121,9 @@ func (cp *ControlPlane) start(ctx context.Context, bins Binaries, opts ControlPl
 	cp.Client, err = kubernetes.NewForConfig(cp.Config)
 	if err != nil {
 		return err
+	}
+	if opts.APIServerOnly {
+		return nil
 	}
 
 	controllers := opts.Controllers

@@ -47,14 +47,21 @@ func startAPIServer(t *testing.T) *apiServer {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)
-	cfg, err := runAPIServer(ctx, t, etcd, apiserver, t.TempDir())
+	cp, err := framework.StartControlPlane(ctx, framework.Binaries{Etcd: etcd, APIServer: apiserver}, t.TempDir(),
+		framework.ControlPlaneOptions{APIServerOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	client, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, p := range cp.Processes() {
+				t.Logf("%s log tail:\n%s", p.Name, p.LogTail(30))
+			}
+		}
+		cp.Stop()
+	})
+	cfg := cp.Config
+	client := cp.Client
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		t.Fatal(err)
