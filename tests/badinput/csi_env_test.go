@@ -2,15 +2,10 @@ package badinput
 
 import (
 	"context"
-	"errors"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"k8s.io/klog/v2/ktesting"
 
 	"github.com/kumo-project/kumo/pkg/csi/backend"
@@ -18,6 +13,7 @@ import (
 	"github.com/kumo-project/kumo/pkg/csi/driver"
 	"github.com/kumo-project/kumo/pkg/csi/nifclouddisk"
 	"github.com/kumo-project/kumo/pkg/csi/profile"
+	"github.com/kumo-project/kumo/tests/csitest"
 )
 
 // csiCloud is the real CSI controller of one cloud, served on a unix
@@ -64,56 +60,20 @@ func startControllers(t *testing.T) []csiCloud {
 	return out
 }
 
-// serveController runs driver.Run in controller mode until the test ends
-// and returns a gRPC client of it.
-func serveController(t *testing.T, ctx context.Context, name string, prof backend.Profile, disks backend.Disks) csi.ControllerClient {
-	t.Helper()
-	sock := filepath.Join(t.TempDir(), name+".sock")
-	d, err := driver.New(driver.Options{Mode: driver.ModeController, Endpoint: "unix://" + sock,
-		Profile: prof, Disks: disks, Version: "badinput"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil && !errors.Is(err, context.Canceled) {
-				t.Errorf("driver %s: %v", name, err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Errorf("driver %s did not stop", name)
-		}
-	})
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		if _, err := os.Stat(sock); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("driver %s did not create %s", name, sock)
-		}
-	}
-	cc, err := grpc.NewClient("unix://"+sock, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cc.Close() })
-	return csi.NewControllerClient(cc)
-}
-
-// mountCap is a valid single-node ext4 mount capability.
-func mountCap() *csi.VolumeCapability {
-	return &csi.VolumeCapability{
-		AccessType: &csi.VolumeCapability_Mount{Mount: &csi.VolumeCapability_MountVolume{FsType: "ext4"}},
-		AccessMode: &csi.VolumeCapability_AccessMode{Mode: csi.VolumeCapability_AccessMode_SINGLE_NODE_WRITER},
-	}
-}
-
 // validRequest is a CreateVolume request every cloud accepts.
 func validRequest(name string) *csi.CreateVolumeRequest {
-	return &csi.CreateVolumeRequest{Name: name, VolumeCapabilities: []*csi.VolumeCapability{mountCap()},
+	return &csi.CreateVolumeRequest{Name: name, VolumeCapabilities: []*csi.VolumeCapability{csitest.MountCapability()},
 		CapacityRange: &csi.CapacityRange{RequiredBytes: profile.GiB}}
+}
+
+// serveController serves the driver in controller mode until the test
+// ends and returns a gRPC client of it.
+func serveController(t *testing.T, ctx context.Context, name string, prof backend.Profile, disks backend.Disks) csi.ControllerClient {
+	t.Helper()
+	cc, stop, err := csitest.ServeController(ctx, driver.Options{Profile: prof, Disks: disks, Version: "badinput"})
+	if err != nil {
+		t.Fatalf("driver %s: %v", name, err)
+	}
+	t.Cleanup(stop)
+	return csi.NewControllerClient(cc)
 }

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/kumo-project/kumo/pkg/csi/profile"
+	"github.com/kumo-project/kumo/tests/csitest"
 )
 
 // csiCase is one invalid CreateVolume request: mutate turns a valid
@@ -120,7 +121,7 @@ func withCaps(caps ...*csi.VolumeCapability) func(csiCloud, *csi.CreateVolumeReq
 }
 
 func capWith(mode csi.VolumeCapability_AccessMode_Mode, f func(c *csi.VolumeCapability)) *csi.VolumeCapability {
-	c := mountCap()
+	c := csitest.MountCapability()
 	c.AccessMode.Mode = mode
 	if f != nil {
 		f(c)
@@ -148,7 +149,7 @@ func TestVolumeCapabilities(t *testing.T) {
 		{"MULTI_NODE_READER_ONLY", "", withCaps(capWith(csi.VolumeCapability_AccessMode_MULTI_NODE_READER_ONLY, nil)), inv,
 			[]string{"access mode", "MULTI_NODE_READER_ONLY"}, ""},
 		{"access mode out of enum", "", withCaps(capWith(csi.VolumeCapability_AccessMode_Mode(42), nil)), inv, []string{"access mode"}, ""},
-		{"second capability bad", "", withCaps(mountCap(), capWith(csi.VolumeCapability_AccessMode_MULTI_NODE_SINGLE_WRITER, nil)), inv,
+		{"second capability bad", "", withCaps(csitest.MountCapability(), capWith(csi.VolumeCapability_AccessMode_MULTI_NODE_SINGLE_WRITER, nil)), inv,
 			[]string{"access mode", "MULTI_NODE_SINGLE_WRITER"}, ""},
 		{"access type missing", "", withCaps(capWith(writer, func(c *csi.VolumeCapability) { c.AccessType = nil })), inv,
 			[]string{"access type"}, ""},

@@ -2,19 +2,13 @@ package bench
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
 	"github.com/prometheus/client_golang/prometheus"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"k8s.io/klog/v2"
 
 	"github.com/kumo-project/kumo/pkg/backoff"
@@ -25,6 +19,7 @@ import (
 	"github.com/kumo-project/kumo/pkg/csi/nifclouddisk"
 	"github.com/kumo-project/kumo/pkg/csi/profile"
 	"github.com/kumo-project/kumo/pkg/nifcloud"
+	"github.com/kumo-project/kumo/tests/csitest"
 )
 
 // StoragePhase is one concurrent phase over all volumes.
@@ -152,7 +147,7 @@ func RunStorage(ctx context.Context, cfg StorageConfig) (*StorageResult, error) 
 		return nil, err
 	}
 	defer sc.close()
-	cc, stop, err := serveController(ctx, sc)
+	cc, stop, err := csitest.ServeController(ctx, driver.Options{Profile: sc.profile, Disks: sc.disks, Version: "bench", ShutdownTimeout: 5 * time.Second})
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +158,7 @@ func RunStorage(ctx context.Context, cfg StorageConfig) (*StorageResult, error) 
 	ids := make([]string, volumes)
 	res.Up = runPhase(sc.controls, volumes, prof.storageFloor(cloud, true), func(ctx context.Context, i int) error {
 		v, err := ctrl.CreateVolume(ctx, &csi.CreateVolumeRequest{
-			Name: fmt.Sprintf("pvc-bench-%04d", i), VolumeCapabilities: []*csi.VolumeCapability{mountCap()},
+			Name: fmt.Sprintf("pvc-bench-%04d", i), VolumeCapabilities: []*csi.VolumeCapability{csitest.MountCapability()},
 			CapacityRange: &csi.CapacityRange{RequiredBytes: 1 << 30},
 		})
 		if err != nil {
@@ -171,7 +166,7 @@ func RunStorage(ctx context.Context, cfg StorageConfig) (*StorageResult, error) 
 		}
 		ids[i] = v.GetVolume().GetVolumeId()
 		_, err = ctrl.ControllerPublishVolume(ctx, &csi.ControllerPublishVolumeRequest{
-			VolumeId: ids[i], NodeId: sc.nodeIDs[i%len(sc.nodeIDs)], VolumeCapability: mountCap()})
+			VolumeId: ids[i], NodeId: sc.nodeIDs[i%len(sc.nodeIDs)], VolumeCapability: csitest.MountCapability()})
 		if err != nil {
 			return fmt.Errorf("ControllerPublishVolume %s: %w", ids[i], err)
 		}
@@ -244,51 +239,4 @@ func runPhase(controls *simcore.Controls, n int, floor time.Duration, op func(ct
 		p.FirstError = errs[0].Error()
 	}
 	return p
-}
-
-func mountCap() *csi.VolumeCapability {
-	return &csi.VolumeCapability{
-		AccessType: &csi.VolumeCapability_Mount{Mount: &csi.VolumeCapability_MountVolume{FsType: "ext4"}},
-		AccessMode: &csi.VolumeCapability_AccessMode{Mode: csi.VolumeCapability_AccessMode_SINGLE_NODE_WRITER},
-	}
-}
-
-// serveController serves the driver in controller mode on a unix socket in
-// a fresh temporary directory and dials it.
-func serveController(ctx context.Context, sc *storageCloud) (*grpc.ClientConn, func(), error) {
-	dir, err := os.MkdirTemp("", "kumo-bench-csi-")
-	if err != nil {
-		return nil, nil, err
-	}
-	sock := filepath.Join(dir, "csi.sock")
-	d, err := driver.New(driver.Options{Mode: driver.ModeController, Profile: sc.profile, Endpoint: "unix://" + sock,
-		Disks: sc.disks, Version: "bench", ShutdownTimeout: 5 * time.Second})
-	if err != nil {
-		_ = os.RemoveAll(dir)
-		return nil, nil, err
-	}
-	lis, err := net.Listen("unix", sock)
-	if err != nil {
-		_ = os.RemoveAll(dir)
-		return nil, nil, err
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- d.Serve(ctx, lis) }()
-	cc, err := grpc.NewClient("unix://"+sock, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	stop := func() {
-		if cc != nil {
-			_ = cc.Close()
-		}
-		cancel()
-		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-			klog.FromContext(ctx).Error(err, "CSI driver stopped with an error")
-		}
-		_ = os.RemoveAll(dir)
-	}
-	if err != nil {
-		stop()
-		return nil, nil, err
-	}
-	return cc, stop, nil
 }

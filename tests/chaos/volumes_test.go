@@ -4,23 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"k8s.io/klog/v2"
 
 	"github.com/kumo-project/kumo/pkg/backoff"
 	"github.com/kumo-project/kumo/pkg/csi/backend"
 	"github.com/kumo-project/kumo/pkg/csi/driver"
+	"github.com/kumo-project/kumo/tests/csitest"
 )
 
 // Sidecar-style retries: every CSI call is repeated with the same
@@ -74,7 +70,7 @@ type volumeCloud struct {
 func runVolumes(ctx context.Context, vc volumeCloud, n int) (*volResult, error) {
 	logger := klog.FromContext(ctx).WithValues("cloud", vc.name, "workload", "volumes")
 	ctx = klog.NewContext(ctx, logger)
-	cc, stop, err := serveController(ctx, vc)
+	cc, stop, err := csitest.ServeController(ctx, driver.Options{Profile: vc.profile, Disks: vc.disks, Version: "chaos", ShutdownTimeout: 5 * time.Second})
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +91,7 @@ func runVolumes(ctx context.Context, vc volumeCloud, n int) (*volResult, error) 
 	err = forEach(n, func(i int) error {
 		err := retry(ctx, res.Ops["CreateVolume"], func(ctx context.Context) error {
 			v, err := ctrl.CreateVolume(ctx, &csi.CreateVolumeRequest{Name: names[i],
-				VolumeCapabilities: []*csi.VolumeCapability{mountCap()}, CapacityRange: &csi.CapacityRange{RequiredBytes: 1 << 30}})
+				VolumeCapabilities: []*csi.VolumeCapability{csitest.MountCapability()}, CapacityRange: &csi.CapacityRange{RequiredBytes: 1 << 30}})
 			if err == nil {
 				ids[i] = v.GetVolume().GetVolumeId()
 			}
@@ -106,7 +102,7 @@ func runVolumes(ctx context.Context, vc volumeCloud, n int) (*volResult, error) 
 		}
 		return retry(ctx, res.Ops["ControllerPublishVolume"], func(ctx context.Context) error {
 			_, err := ctrl.ControllerPublishVolume(ctx, &csi.ControllerPublishVolumeRequest{VolumeId: ids[i],
-				NodeId: node(i), VolumeCapability: mountCap()})
+				NodeId: node(i), VolumeCapability: csitest.MountCapability()})
 			return err
 		})
 	})
@@ -199,51 +195,4 @@ func forEach(n int, op func(i int) error) error {
 	}
 	wg.Wait()
 	return errors.Join(errs...)
-}
-
-func mountCap() *csi.VolumeCapability {
-	return &csi.VolumeCapability{
-		AccessType: &csi.VolumeCapability_Mount{Mount: &csi.VolumeCapability_MountVolume{FsType: "ext4"}},
-		AccessMode: &csi.VolumeCapability_AccessMode{Mode: csi.VolumeCapability_AccessMode_SINGLE_NODE_WRITER},
-	}
-}
-
-// serveController serves the driver in controller mode on a unix socket
-// in a fresh temporary directory and dials it.
-func serveController(ctx context.Context, vc volumeCloud) (*grpc.ClientConn, func(), error) {
-	dir, err := os.MkdirTemp("", "kumo-chaos-csi-")
-	if err != nil {
-		return nil, nil, err
-	}
-	sock := filepath.Join(dir, "csi.sock")
-	d, err := driver.New(driver.Options{Mode: driver.ModeController, Profile: vc.profile, Endpoint: "unix://" + sock,
-		Disks: vc.disks, Version: "chaos", ShutdownTimeout: 5 * time.Second})
-	if err != nil {
-		_ = os.RemoveAll(dir)
-		return nil, nil, err
-	}
-	lis, err := net.Listen("unix", sock)
-	if err != nil {
-		_ = os.RemoveAll(dir)
-		return nil, nil, err
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- d.Serve(ctx, lis) }()
-	cc, err := grpc.NewClient("unix://"+sock, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	stop := func() {
-		if cc != nil {
-			_ = cc.Close()
-		}
-		cancel()
-		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-			klog.FromContext(ctx).Error(err, "CSI driver stopped with an error")
-		}
-		_ = os.RemoveAll(dir)
-	}
-	if err != nil {
-		stop()
-		return nil, nil, err
-	}
-	return cc, stop, nil
 }
