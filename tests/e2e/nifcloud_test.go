@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -176,31 +175,13 @@ func waitNodeInitialized(e *env, name, providerID string, labels map[string]stri
 }
 
 func nifcloudLoadBalancerScenario(t *testing.T, n *nifcloudEnv, workers []string) {
-	e := n.env
-	c := e.cp.Client.CoreV1()
-	svc := &v1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: "nginx", Namespace: "default", Annotations: map[string]string{
-			"service.beta.kubernetes.io/nifcloud-load-balancer-accounting-type": "2",
-		}},
-		Spec: v1.ServiceSpec{
-			Type:     v1.ServiceTypeLoadBalancer,
-			Selector: map[string]string{"app": "nginx"},
-			Ports:    []v1.ServicePort{{Name: "http", Port: 80, Protocol: v1.ProtocolTCP}},
-		},
-	}
-	if _, err := c.Services("default").Create(e.ctx, svc, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	// expect waits until the cloud has exactly one LB whose listeners match
-	// the Service's ports (NodePorts) and the given backends.
-	expect := func(what string, backends []string) {
-		t.Helper()
-		sort.Strings(backends)
-		e.eventually(what, 90*time.Second, func(ctx context.Context) (bool, error) {
-			s, err := c.Services("default").Get(ctx, "nginx", metav1.GetOptions{})
-			if err != nil {
-				return false, err
-			}
+	loadBalancerScenario(t, n.env, workers, lbCase{
+		annotations:   map[string]string{"service.beta.kubernetes.io/nifcloud-load-balancer-accounting-type": "2"},
+		timeout:       90 * time.Second,
+		deleteTimeout: 60 * time.Second,
+		newNode:       "kumoworker4",
+		addNode:       func(name string) { n.addInstance(name, 14) },
+		converged: func(ctx context.Context, s *v1.Service, backends []string) (bool, error) {
 			st, err := n.state(ctx)
 			if err != nil {
 				return false, err
@@ -231,66 +212,22 @@ func nifcloudLoadBalancerScenario(t *testing.T, n *nifcloudEnv, workers []string
 					}
 					l := lb.Listeners[i]
 					got := slices.Clone(l.Instances)
-					sort.Strings(got)
+					slices.Sort(got)
 					if l.InstancePort != int(p.NodePort) || !slices.Equal(got, backends) {
 						return false, fmt.Errorf("port %d: instance port %d (NodePort %d), instances %v, want %v", p.Port, l.InstancePort, p.NodePort, got, backends)
 					}
 				}
 			}
 			return true, nil
-		})
-	}
-	expect("LB created with every node", slices.Clone(workers))
-
-	// A port is added.
-	updateService(t, e, func(s *v1.Service) {
-		s.Spec.Ports = append(s.Spec.Ports, v1.ServicePort{Name: "https", Port: 443, Protocol: v1.ProtocolTCP})
+		},
+		cleanedUp: func(ctx context.Context) (bool, error) {
+			st, err := n.state(ctx)
+			if err != nil {
+				return false, err
+			}
+			return len(st.LoadBalancers) == 0, fmt.Errorf("%d load balancers left", len(st.LoadBalancers))
+		},
 	})
-	expect("listener added for the new port", slices.Clone(workers))
-
-	// A node joins, another leaves.
-	n.addInstance("kumoworker4", 14)
-	if _, err := framework.RegisterNode(e.ctx, e.cp.Client, "kumoworker4"); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Nodes().Delete(e.ctx, workers[0], metav1.DeleteOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	expect("backends follow the nodes", []string{workers[1], workers[2], "kumoworker4"})
-
-	// The Service goes: nothing is left in the cloud.
-	if err := c.Services("default").Delete(e.ctx, "nginx", metav1.DeleteOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	e.eventually("LB deleted", 60*time.Second, func(ctx context.Context) (bool, error) {
-		_, err := c.Services("default").Get(ctx, "nginx", metav1.GetOptions{})
-		if !apierrors.IsNotFound(err) {
-			return false, fmt.Errorf("service still there (%v)", err)
-		}
-		st, err := n.state(ctx)
-		if err != nil {
-			return false, err
-		}
-		return len(st.LoadBalancers) == 0, fmt.Errorf("%d load balancers left", len(st.LoadBalancers))
-	})
-}
-
-func updateService(t *testing.T, e *env, mutate func(*v1.Service)) {
-	t.Helper()
-	for attempt := 0; ; attempt++ {
-		s, err := e.cp.Client.CoreV1().Services("default").Get(e.ctx, "nginx", metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		mutate(s)
-		_, err = e.cp.Client.CoreV1().Services("default").Update(e.ctx, s, metav1.UpdateOptions{})
-		if err == nil {
-			return
-		}
-		if !apierrors.IsConflict(err) || attempt > 5 {
-			t.Fatal(err)
-		}
-	}
 }
 
 // nifcloudLifecycleScenario: a stopped instance's NotReady node gets the

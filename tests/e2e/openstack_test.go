@@ -5,14 +5,11 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kumo-project/kumo/tests/e2e/framework"
 )
@@ -179,21 +176,6 @@ func TestOpenStack(t *testing.T) {
 }
 
 func openstackLoadBalancerScenario(t *testing.T, o *openstackEnv, workers []string) {
-	e := o.env
-	c := e.cp.Client.CoreV1()
-	svc := &v1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: "nginx", Namespace: "default", Annotations: map[string]string{
-			"loadbalancer.openstack.org/lb-method": "LEAST_CONNECTIONS",
-		}},
-		Spec: v1.ServiceSpec{
-			Type:     v1.ServiceTypeLoadBalancer,
-			Selector: map[string]string{"app": "nginx"},
-			Ports:    []v1.ServicePort{{Name: "http", Port: 80, Protocol: v1.ProtocolTCP}},
-		},
-	}
-	if _, err := c.Services("default").Create(e.ctx, svc, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
 	nodeIP := func(name string) string {
 		for i, w := range []string{"os-worker-1", "os-worker-2", "os-worker-3", "os-worker-4"} {
 			if w == name {
@@ -202,18 +184,18 @@ func openstackLoadBalancerScenario(t *testing.T, o *openstackEnv, workers []stri
 		}
 		return ""
 	}
-	expect := func(what string, backends []string) {
-		t.Helper()
-		var want []string
-		for _, b := range backends {
-			want = append(want, nodeIP(b))
-		}
-		sort.Strings(want)
-		e.eventually(what, 120*time.Second, func(ctx context.Context) (bool, error) {
-			s, err := c.Services("default").Get(ctx, "nginx", metav1.GetOptions{})
-			if err != nil {
-				return false, err
+	loadBalancerScenario(t, o.env, workers, lbCase{
+		annotations:   map[string]string{"loadbalancer.openstack.org/lb-method": "LEAST_CONNECTIONS"},
+		timeout:       120 * time.Second,
+		deleteTimeout: 90 * time.Second,
+		newNode:       "os-worker-4",
+		addNode:       func(name string) { o.addServer(name, 14) },
+		converged: func(ctx context.Context, s *v1.Service, backends []string) (bool, error) {
+			var want []string
+			for _, b := range backends {
+				want = append(want, nodeIP(b))
 			}
+			slices.Sort(want)
 			st, err := o.state(ctx)
 			if err != nil {
 				return false, err
@@ -249,7 +231,7 @@ func openstackLoadBalancerScenario(t *testing.T, o *openstackEnv, workers []stri
 						got = append(got, m.Address)
 					}
 				}
-				sort.Strings(got)
+				slices.Sort(got)
 				if !slices.Equal(got, want) {
 					return false, fmt.Errorf("port %d: members %v, want %v", p.Port, got, want)
 				}
@@ -258,40 +240,17 @@ func openstackLoadBalancerScenario(t *testing.T, o *openstackEnv, workers []stri
 				return false, fmt.Errorf("%d listeners for %d ports", len(st.Listeners), len(s.Spec.Ports))
 			}
 			return true, nil
-		})
-	}
-	expect("LB created with every node", slices.Clone(workers))
-
-	updateService(t, e, func(s *v1.Service) {
-		s.Spec.Ports = append(s.Spec.Ports, v1.ServicePort{Name: "https", Port: 443, Protocol: v1.ProtocolTCP})
-	})
-	expect("listener added for the new port", slices.Clone(workers))
-
-	o.addServer("os-worker-4", 14)
-	if _, err := framework.RegisterNode(e.ctx, e.cp.Client, "os-worker-4"); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Nodes().Delete(e.ctx, workers[0], metav1.DeleteOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	expect("members follow the nodes", []string{workers[1], workers[2], "os-worker-4"})
-
-	if err := c.Services("default").Delete(e.ctx, "nginx", metav1.DeleteOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	e.eventually("LB and its floating IP deleted", 90*time.Second, func(ctx context.Context) (bool, error) {
-		_, err := c.Services("default").Get(ctx, "nginx", metav1.GetOptions{})
-		if !apierrors.IsNotFound(err) {
-			return false, fmt.Errorf("service still there (%v)", err)
-		}
-		st, err := o.state(ctx)
-		if err != nil {
-			return false, err
-		}
-		if len(st.LoadBalancers) != 0 || len(st.Listeners) != 0 || len(st.Members) != 0 || len(st.FloatingIPs) != 0 {
-			return false, fmt.Errorf("left: %d LBs, %d listeners, %d members, %d floating IPs",
-				len(st.LoadBalancers), len(st.Listeners), len(st.Members), len(st.FloatingIPs))
-		}
-		return true, nil
+		},
+		cleanedUp: func(ctx context.Context) (bool, error) {
+			st, err := o.state(ctx)
+			if err != nil {
+				return false, err
+			}
+			if len(st.LoadBalancers) != 0 || len(st.Listeners) != 0 || len(st.Members) != 0 || len(st.FloatingIPs) != 0 {
+				return false, fmt.Errorf("left: %d LBs, %d listeners, %d members, %d floating IPs",
+					len(st.LoadBalancers), len(st.Listeners), len(st.Members), len(st.FloatingIPs))
+			}
+			return true, nil
+		},
 	})
 }
