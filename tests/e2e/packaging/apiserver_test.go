@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 	"k8s.io/utils/ptr"
 
@@ -28,6 +29,7 @@ const fieldManager = "kumo-packaging-test"
 // apiServer is a real control plane plus clients to apply manifests.
 type apiServer struct {
 	ctx    context.Context
+	cfg    *rest.Config // cluster admin (system:masters)
 	client kubernetes.Interface
 	dyn    dynamic.Interface
 	mapper meta.RESTMapper
@@ -70,7 +72,7 @@ func startAPIServer(t *testing.T) *apiServer {
 	if err != nil {
 		t.Fatalf("discovery: %v", err)
 	}
-	return &apiServer{ctx: ctx, client: client, dyn: dyn, mapper: restmapper.NewDiscoveryRESTMapper(groups)}
+	return &apiServer{ctx: ctx, cfg: cfg, client: client, dyn: dyn, mapper: restmapper.NewDiscoveryRESTMapper(groups)}
 }
 
 // kubeBinaries locates etcd and kube-apiserver without building anything.

@@ -84,6 +84,7 @@ func TestManifestsAgainstAPIServer(t *testing.T) {
 				t.Errorf("%s: allowed=%v, want %v (%s)", p, got, p.allow, p.why)
 			}
 		}
+		t.Run("ccm-token-escalation", func(t *testing.T) { testCCMTokenEscalation(t, s) })
 	})
 }
 

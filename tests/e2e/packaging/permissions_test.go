@@ -31,8 +31,15 @@ func requiredPermissions() []permission {
 		row("create", "coordination.k8s.io", "leases", ns),
 		row("get", "coordination.k8s.io", "leases", "kube-system/cloud-controller-manager"),
 		row("update", "coordination.k8s.io", "leases", "kube-system/cloud-controller-manager"))
-	add(ccm, true, "--use-service-account-credentials",
-		row("get", "", "serviceaccounts", ns), row("create", "", "serviceaccounts", ns), row("create", "", "serviceaccounts/token", ns))
+	for _, sa := range []string{"kumo-cloud-node-controller", "kumo-cloud-node-lifecycle-controller", "kumo-service-controller", "kumo-route-controller", "nifcloud-cloud-provider", "openstack-cloud-provider"} {
+		add(ccm, true, "--use-service-account-credentials: the controllers' own ServiceAccounts",
+			row("get", "", "serviceaccounts", ns+"/"+sa), row("create", "", "serviceaccounts/token", ns+"/"+sa))
+	}
+	add(ccm, false, "no ServiceAccount creation or other ServiceAccounts' tokens (token escalation)",
+		row("create", "", "serviceaccounts", ns), row("get", "", "serviceaccounts", ns), row("list", "", "serviceaccounts", ns),
+		row("get", "", "serviceaccounts", ns+"/clusterrole-aggregation-controller"),
+		row("create", "", "serviceaccounts/token", ns+"/clusterrole-aggregation-controller"),
+		row("create", "", "serviceaccounts/token", ns+"/kumo-csi-controller"))
 	add(ccm, true, "delegated authentication/authorization of the secure port",
 		row("get", "", "configmaps", "kube-system/extension-apiserver-authentication"),
 		row("create", "authentication.k8s.io", "tokenreviews", ""),
