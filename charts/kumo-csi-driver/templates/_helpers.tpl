@@ -29,7 +29,7 @@ securityContext:
     drop: [ALL]
 {{- end }}
 
-{{/* NIFCLOUD_* env from the Secret; optional on the node. */}}
+{{/* NIFCLOUD_* env from the Secret (controller only; the node gets none). */}}
 {{- define "kumo-csi.nifcloudEnv" -}}
 {{- $secret := include "kumo-csi.secretName" .root }}
 {{- range $e := list (list "NIFCLOUD_ACCESS_KEY_ID" "access_key_id" $.optional) (list "NIFCLOUD_SECRET_ACCESS_KEY" "secret_access_key" $.optional) (list "NIFCLOUD_REGION" "region" $.optional) (list "NIFCLOUD_ENDPOINT" "endpoint" true) }}

@@ -64,9 +64,10 @@ func TestManifestsAgainstAPIServer(t *testing.T) {
 	})
 
 	t.Run("rbac", func(t *testing.T) {
-		// The openstack renderings are the superset (snapshotter); both
+		// Both clouds' RBAC: the openstack CSI rendering adds the
+		// snapshotter, the nifcloud one the node's get nodes, and both
 		// CCM overlays bind their provider's event ServiceAccount.
-		for _, dir := range []string{"deploy/ccm/overlays/nifcloud", "deploy/ccm/overlays/openstack", "deploy/csi/overlays/openstack"} {
+		for _, dir := range []string{"deploy/ccm/overlays/nifcloud", "deploy/ccm/overlays/openstack", "deploy/csi/overlays/nifcloud", "deploy/csi/overlays/openstack"} {
 			objs := renderKustomize(t, dir)
 			for _, k := range objs.keys() {
 				switch objs[k].GetKind() {

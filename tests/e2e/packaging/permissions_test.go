@@ -95,8 +95,10 @@ func requiredPermissions() []permission {
 		row("get", "", "secrets", ns), row("delete", "", "nodes", ""), row("create", "", "pods", "default/x"),
 		row("update", "coordination.k8s.io", "leases", "default/x"))
 
-	add("kumo-csi-node", false, "the node plugin and registrar never call the API server",
-		row("get", "", "nodes", ""), row("list", "", "persistentvolumes", ""), row("create", "", "events", "default/x"))
+	add("kumo-csi-node", true, "the NIFCLOUD node plugin reads its Node's zone label", row("get", "", "nodes", ""))
+	add("kumo-csi-node", false, "the node plugin reads nothing else",
+		row("list", "", "nodes", ""), row("update", "", "nodes", ""), row("patch", "", "nodes", ""),
+		row("get", "", "secrets", "kube-system/nifcloud-credentials"), row("list", "", "persistentvolumes", ""), row("create", "", "events", "default/x"))
 	return out
 }
 
