@@ -6,18 +6,14 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"k8s.io/klog/v2"
 
 	"github.com/kumo-project/kumo/pkg/cloudmetrics"
@@ -33,6 +29,8 @@ type flags struct {
 	mode           string
 	driverName     string
 	httpEndpoint   string
+	httpTLSCert    string
+	httpTLSKey     string
 	deviceRoot     string
 	maxVolumes     int64
 	nodeID         string
@@ -59,7 +57,9 @@ func run() error {
 	fs.StringVar(&f.cloudConfig, "cloud-config", "", "cloud configuration file (OpenStack cloud.conf; NIFCLOUD [Global] INI, else NIFCLOUD_* env)")
 	fs.StringVar(&f.mode, "mode", "all", "services to serve: controller, node or all")
 	fs.StringVar(&f.driverName, "driver-name", "", "CSI driver name (default additional-storage.csi.nifcloud.com / cinder.csi.openstack.org)")
-	fs.StringVar(&f.httpEndpoint, "http-endpoint", "", "address for /metrics and /healthz (empty: disabled)")
+	fs.StringVar(&f.httpEndpoint, "http-endpoint", "", "address for /metrics and /healthz, e.g. 127.0.0.1:8080 or $(POD_IP):8080 (empty: disabled)")
+	fs.StringVar(&f.httpTLSCert, "http-tls-cert-file", "", "serve --http-endpoint over HTTPS with this PEM certificate (with --http-tls-key-file)")
+	fs.StringVar(&f.httpTLSKey, "http-tls-key-file", "", "PEM private key of --http-tls-cert-file")
 	fs.StringVar(&f.deviceRoot, "device-root", "/", "root under which /dev and /sys are searched (tests)")
 	fs.Int64Var(&f.maxVolumes, "max-volumes-per-node", 0, "volumes attachable per node (0: the cloud's default)")
 	fs.StringVar(&f.nodeID, "node-id", "", "node ID override (default: from metadata / NODE_NAME)")
@@ -108,7 +108,11 @@ func run() error {
 		return err
 	}
 	if f.httpEndpoint != "" {
-		srv := serveHTTP(ctx, f.httpEndpoint, reg)
+		srv, addr, err := serveHTTP(ctx, httpOptions{addr: f.httpEndpoint, certFile: f.httpTLSCert, keyFile: f.httpTLSKey}, reg)
+		if err != nil {
+			return err
+		}
+		logger.Info("serving /metrics and /healthz", "addr", addr.String(), "tls", f.httpTLSCert != "")
 		defer func() {
 			if err := srv.Close(); err != nil {
 				logger.Error(err, "closing metrics endpoint", "addr", f.httpEndpoint)
@@ -117,17 +121,4 @@ func run() error {
 	}
 	logger.Info("starting CSI driver", "endpoint", f.endpoint, "version", version.Version)
 	return d.Run(ctx)
-}
-
-func serveHTTP(ctx context.Context, addr string, reg *prometheus.Registry) *http.Server {
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
-	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			klog.FromContext(ctx).Error(err, "metrics endpoint stopped", "addr", addr)
-		}
-	}()
-	return srv
 }
