@@ -40,6 +40,17 @@ func TestManifestsAgainstAPIServer(t *testing.T) {
 		}
 	}
 	for _, cloud := range clouds {
+		t.Run("kustomize/csi/"+cloud+"/metrics-networkpolicy", func(t *testing.T) {
+			objs := renderWithComponents(t, "deploy/csi/overlays/"+cloud, metricsNetworkPolicy)
+			if len(objs.ofKind("NetworkPolicy")) != 1 {
+				t.Fatalf("component rendered no NetworkPolicy: %v", objs.keys())
+			}
+			if err := s.applyAll(objs, true); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	for _, cloud := range clouds {
 		t.Run("credentials/"+cloud, func(t *testing.T) {
 			if err := s.applyAll(renderKustomize(t, "deploy/credentials/"+cloud), true); err != nil {
 				t.Fatal(err)
@@ -103,7 +114,8 @@ func fullChartValues(chart, cloud string) map[string]any {
 	case "kumo-cloud-controller-manager":
 		vals["extraArgs"] = []any{"--concurrent-service-syncs=2"}
 	case "kumo-csi-driver":
-		vals["controller"] = map[string]any{"extraArgs": []any{"--zone=zone-a"}, "replicas": 1}
+		vals["controller"] = map[string]any{"extraArgs": []any{"--zone=zone-a"}, "replicas": 1, "metricsTLS": map[string]any{"secretName": "kumo-csi-metrics-tls"}}
+		vals["networkPolicy"] = map[string]any{"enabled": true}
 		vals["node"] = map[string]any{"extraArgs": []any{"--max-volumes-per-node=10"}, "kubeletDir": "/var/lib/k0s/kubelet"}
 		vals["storageClasses"] = []any{map[string]any{
 			"name": "fast", "isDefault": true, "reclaimPolicy": "Retain",
