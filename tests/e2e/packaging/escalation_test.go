@@ -1,10 +1,16 @@
 package packaging
 
 import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
 	"testing"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -87,4 +93,78 @@ func testCCMTokenEscalation(t *testing.T, s *apiServer) {
 			t.Errorf("CCM minting a token for its controller ServiceAccount %s: %v", sa, err)
 		}
 	}
+}
+
+// TestCCMTokenRoleMatchesClients: the names the CCM's Roles allow (get
+// serviceaccounts, create serviceaccounts/token) are exactly the client
+// names cmd/cloud-controller-manager gives its controllers plus the
+// provider's event client, so a new controller cannot silently fail
+// (or an old name linger) and ccmControllerServiceAccounts stays current.
+func TestCCMTokenRoleMatchesClients(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join(repoRoot(t), "cmd", "cloud-controller-manager", "main.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var clients []string
+	for _, m := range regexp.MustCompile(`:\s*"(kumo-[a-z-]+)"`).FindAllStringSubmatch(string(src), -1) {
+		clients = append(clients, m[1])
+	}
+	if got, want := sortedCopy(clients), sortedCopy(ccmControllerServiceAccounts); !slices.Equal(got, want) {
+		t.Errorf("controller client names in main.go %v, ccmControllerServiceAccounts %v", got, want)
+	}
+	for _, cloud := range clouds {
+		t.Run(cloud, func(t *testing.T) {
+			prov, err := os.ReadFile(filepath.Join(repoRoot(t), "pkg", "ccm", cloud, "provider.go"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ev := regexp.MustCompile(`eventComponent = "([a-z-]+)"`).FindStringSubmatch(string(prov))
+			if ev == nil {
+				t.Fatal("no eventComponent in provider.go")
+			}
+			want := sortedCopy(append(append([]string{}, clients...), ev[1]))
+			objs := renderKustomize(t, "deploy/ccm/overlays/"+cloud)
+			// Names the CCM's ServiceAccount may read and mint tokens for.
+			bound := map[string]bool{}
+			for _, u := range objs.ofKind("RoleBinding") {
+				b := convert[rbacv1.RoleBinding](t, u)
+				for _, s := range b.Subjects {
+					if s.Name == "kumo-cloud-controller-manager" && b.RoleRef.Kind == "Role" {
+						bound[b.RoleRef.Name] = true
+					}
+				}
+			}
+			names := map[string][]string{}
+			for _, u := range objs.ofKind("Role") {
+				if !bound[u.GetName()] {
+					continue
+				}
+				for _, r := range convert[rbacv1.Role](t, u).Rules {
+					for _, res := range r.Resources {
+						if res != "serviceaccounts" && res != "serviceaccounts/token" {
+							continue
+						}
+						if len(r.ResourceNames) == 0 {
+							t.Errorf("Role %s: %v %s without resourceNames", u.GetName(), r.Verbs, res)
+						}
+						if slices.Contains(r.Verbs, "create") && res == "serviceaccounts" {
+							t.Errorf("Role %s: serviceaccounts create (cannot be limited by name)", u.GetName())
+						}
+						names[res] = append(names[res], r.ResourceNames...)
+					}
+				}
+			}
+			for _, res := range []string{"serviceaccounts", "serviceaccounts/token"} {
+				if got := sortedCopy(names[res]); !slices.Equal(got, want) {
+					t.Errorf("%s resourceNames %v, want the CCM's clients %v", res, got, want)
+				}
+			}
+		})
+	}
+}
+
+func sortedCopy(s []string) []string {
+	out := append([]string{}, s...)
+	sort.Strings(out)
+	return out
 }
