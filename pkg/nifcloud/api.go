@@ -40,6 +40,7 @@ type API interface {
 	NiftyDeregisterInstancesFromElasticLoadBalancer(ctx context.Context, in *ElasticLoadBalancerInstancesInput) (*ELBOutput, error)
 	NiftyDeleteElasticLoadBalancer(ctx context.Context, in *ELBListenerKey) (*ELBOutput, error)
 	NiftyUpdateElasticLoadBalancer(ctx context.Context, in *UpdateElasticLoadBalancerInput) (*ELBOutput, error)
+	NiftyModifyElasticLoadBalancerAttributes(ctx context.Context, in *ModifyElasticLoadBalancerAttributesInput) (*ELBOutput, error)
 
 	// Security groups.
 	DescribeSecurityGroups(ctx context.Context, in *DescribeSecurityGroupsInput) (*DescribeSecurityGroupsOutput, error)

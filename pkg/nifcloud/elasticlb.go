@@ -85,13 +85,30 @@ type ElasticLoadBalancerDescription struct {
 
 // ELBListenerDesc is ElasticLoadBalancerListenerDescriptions/member/Listener.
 type ELBListenerDesc struct {
-	Protocol                string           `xml:"Protocol"`
-	ElasticLoadBalancerPort int              `xml:"ElasticLoadBalancerPort"`
-	InstancePort            int              `xml:"InstancePort"`
-	BalancingType           int              `xml:"BalancingType"`
-	Description             string           `xml:"Description"`
-	Instances               []LBInstance     `xml:"Instances>member"`
-	HealthCheck             HealthCheckState `xml:"HealthCheck"`
+	Protocol                string         `xml:"Protocol"`
+	ElasticLoadBalancerPort int            `xml:"ElasticLoadBalancerPort"`
+	InstancePort            int            `xml:"InstancePort"`
+	BalancingType           int            `xml:"BalancingType"`
+	Description             string         `xml:"Description"`
+	Instances               []LBInstance   `xml:"Instances>member"`
+	HealthCheck             ELBHealthCheck `xml:"HealthCheck"`
+}
+
+// ELBHealthCheck is an elastic LB listener's health check. Unlike the L4
+// one it has no Timeout or HealthyThreshold, neither as sent
+// (RequestHealthCheckOfNiftyConfigureElasticLoadBalancerHealthCheck) nor as
+// described (HealthCheckOfNiftyDescribeElasticLoadBalancers).
+type ELBHealthCheck struct {
+	Target             string           `xml:"Target"`
+	Interval           int              `xml:"Interval"`
+	UnhealthyThreshold int              `xml:"UnhealthyThreshold"`
+	InstanceStates     []InstanceHealth `xml:"InstanceStates>member"`
+}
+
+func (h ELBHealthCheck) encode(f *Form) {
+	f.Sub("HealthCheck").Str("Target", h.Target).
+		Int("Interval", h.Interval).
+		Int("UnhealthyThreshold", h.UnhealthyThreshold)
 }
 
 // ELBNetworkInterface is NetworkInterfaces/member, both as described and
@@ -136,11 +153,12 @@ type CreateElasticLoadBalancerInput struct {
 }
 
 // CreateElasticLoadBalancerOutput carries the VIP, which may be empty
-// until the ELB is available (re-describe).
+// until the ELB is available (re-describe). The model's
+// NiftyCreateElasticLoadBalancerResult has only DNSName; the id comes from
+// NiftyDescribeElasticLoadBalancers.
 type CreateElasticLoadBalancerOutput struct {
 	ELBResponse
-	DNSName               string `xml:"NiftyCreateElasticLoadBalancerResult>DNSName"`
-	ElasticLoadBalancerID string `xml:"NiftyCreateElasticLoadBalancerResult>ElasticLoadBalancerId"`
+	DNSName string `xml:"NiftyCreateElasticLoadBalancerResult>DNSName"`
 }
 
 // NiftyCreateElasticLoadBalancer creates an ELB. An existing name fails with
@@ -193,7 +211,7 @@ func (c *Client) NiftyRegisterPortWithElasticLoadBalancer(ctx context.Context, i
 // ConfigureElasticLoadBalancerHealthCheckInput sets a listener's health check.
 type ConfigureElasticLoadBalancerHealthCheckInput struct {
 	ELBListenerKey
-	HealthCheck HealthCheck
+	HealthCheck ELBHealthCheck
 }
 
 // NiftyConfigureElasticLoadBalancerHealthCheck sets a listener's health check.
@@ -240,15 +258,14 @@ func (c *Client) NiftyDeleteElasticLoadBalancer(ctx context.Context, in *ELBList
 	return c.elbCall(ctx, f)
 }
 
-// UpdateElasticLoadBalancerInput changes an ELB. ELBListenerKey selects the
-// ELB (name or id) and, when ListenerUpdate is set, the listener
-// (ElasticLoadBalancerPort, InstancePort, Protocol). The other fields are
-// NetworkVolumeUpdate, AccountingTypeUpdate, ElasticLoadBalancerNameUpdate
-// and ListenerUpdate.Listener.*, as in the NIFCLOUD SDK's
-// NiftyUpdateElasticLoadBalancerInput.
+// UpdateElasticLoadBalancerInput changes ELB-wide settings. The model's
+// NiftyUpdateElasticLoadBalancerRequest has only the name/id and
+// ElasticLoadBalancerNameUpdate, NetworkVolumeUpdate and
+// AccountingTypeUpdate: listeners cannot be changed with it (see
+// NiftyModifyElasticLoadBalancerAttributes).
 type UpdateElasticLoadBalancerInput struct {
-	ELBListenerKey
-	ListenerUpdate                *ELBListener
+	ElasticLoadBalancerName       string
+	ElasticLoadBalancerID         string
 	NetworkVolumeUpdate           int
 	AccountingTypeUpdate          string
 	ElasticLoadBalancerNameUpdate string
@@ -256,13 +273,45 @@ type UpdateElasticLoadBalancerInput struct {
 
 // NiftyUpdateElasticLoadBalancer changes an ELB.
 func (c *Client) NiftyUpdateElasticLoadBalancer(ctx context.Context, in *UpdateElasticLoadBalancerInput) (*ELBOutput, error) {
-	f := NewForm("NiftyUpdateElasticLoadBalancer")
-	in.encode(f)
-	f.Int("NetworkVolumeUpdate", in.NetworkVolumeUpdate).
+	f := NewForm("NiftyUpdateElasticLoadBalancer").
+		Str("ElasticLoadBalancerName", in.ElasticLoadBalancerName).
+		Str("ElasticLoadBalancerId", in.ElasticLoadBalancerID).
+		Int("NetworkVolumeUpdate", in.NetworkVolumeUpdate).
 		Str("AccountingTypeUpdate", in.AccountingTypeUpdate).
 		Str("ElasticLoadBalancerNameUpdate", in.ElasticLoadBalancerNameUpdate)
-	if in.ListenerUpdate != nil {
-		in.ListenerUpdate.encode(f.Sub("ListenerUpdate").Sub("Listener"))
+	return c.elbCall(ctx, f)
+}
+
+// ELB listener attribute keys of NiftyModifyElasticLoadBalancerAttributes
+// (model enum KeyOfLoadBalancerAttributesForNiftyModifyElasticLoadBalancerAttributes).
+const (
+	ELBAttrBalancingType = "balancingType"
+	ELBAttrDescription   = "description"
+	// ELBAttrElasticLoadBalancerPort and ELBAttrInstancePort move a
+	// listener's ports in place.
+	ELBAttrElasticLoadBalancerPort = "elasticLoadBalancerPort"
+	ELBAttrInstancePort            = "instancePort"
+)
+
+// ELBAttribute is one LoadBalancerAttributes.AdditionalAttributes.member.N.
+type ELBAttribute struct{ Key, Value string }
+
+// ModifyElasticLoadBalancerAttributesInput changes attributes of one
+// listener (model NiftyModifyElasticLoadBalancerAttributesRequest:
+// ElasticLoadBalancerPort, InstancePort and Protocol are required).
+type ModifyElasticLoadBalancerAttributesInput struct {
+	ELBListenerKey
+	Attributes []ELBAttribute
+}
+
+// NiftyModifyElasticLoadBalancerAttributes changes listener attributes
+// such as the balancing type in place.
+func (c *Client) NiftyModifyElasticLoadBalancerAttributes(ctx context.Context, in *ModifyElasticLoadBalancerAttributesInput) (*ELBOutput, error) {
+	f := NewForm("NiftyModifyElasticLoadBalancerAttributes")
+	in.encode(f)
+	attrs := f.Sub("LoadBalancerAttributes").Sub("AdditionalAttributes")
+	for i, a := range in.Attributes {
+		attrs.Item("member", i).Set("Key", a.Key).Set("Value", a.Value)
 	}
 	return c.elbCall(ctx, f)
 }

@@ -50,8 +50,8 @@ type Instance struct {
 	PrivateIPAddress  string                     `xml:"privateIpAddress"`
 	Placement         Placement                  `xml:"placement"`
 	NetworkInterfaces []InstanceNetworkInterface `xml:"networkInterfaceSet>item"`
-	// AccountingType is UpperCamel on the wire: <AccountingType>.
-	AccountingType string `xml:"AccountingType"`
+	// AccountingType is <accountingType> (model shape InstancesSet).
+	AccountingType string `xml:"accountingType"`
 	IPType         string `xml:"ipType"`
 	Description    string `xml:"description"`
 	LaunchTime     string `xml:"launchTime"`

@@ -48,12 +48,17 @@ type IPPermission struct {
 	Description string   `xml:"description"`
 }
 
-func (p IPPermission) encode(f *Form) {
+// encode writes one rule; withDescription is false for Revoke, whose model
+// shape RequestIpPermissionsOfRevokeSecurityGroupIngress has no Description.
+func (p IPPermission) encode(f *Form, withDescription bool) {
 	f.Str("IpProtocol", p.IPProtocol).Int("FromPort", p.FromPort)
 	if p.ToPort != p.FromPort {
 		f.Int("ToPort", p.ToPort)
 	}
-	f.Str("InOut", p.InOut).Str("Description", p.Description)
+	f.Str("InOut", p.InOut)
+	if withDescription {
+		f.Str("Description", p.Description)
+	}
 	for i, cidr := range p.CIDRs {
 		f.Item("IpRanges", i).Set("CidrIp", cidr)
 	}
@@ -85,7 +90,7 @@ type SecurityGroupIngressInput struct {
 func (in *SecurityGroupIngressInput) form(action string) *Form {
 	f := NewForm(action).Set("GroupName", in.GroupName)
 	for i, p := range in.IPPermissions {
-		p.encode(f.Item("IpPermissions", i))
+		p.encode(f.Item("IpPermissions", i), action != "RevokeSecurityGroupIngress")
 	}
 	return f
 }

@@ -119,11 +119,12 @@ func (c *Client) DescribeVolumes(ctx context.Context, in *DescribeVolumesInput) 
 	return out, nil
 }
 
-// AttachVolumeInput attaches VolumeID to InstanceID (or InstanceUniqueID).
+// AttachVolumeInput attaches VolumeID to InstanceID. The model's
+// AttachVolumeRequest (shared/specs/nifcloud-computing.smithy) has only
+// VolumeId, InstanceId and Device: there is no InstanceUniqueId.
 type AttachVolumeInput struct {
-	VolumeID         string
-	InstanceID       string
-	InstanceUniqueID string
+	VolumeID   string
+	InstanceID string
 }
 
 // VolumeAttachmentOutput is the flat EC2-style answer of AttachVolume and
@@ -144,8 +145,7 @@ type VolumeAttachmentOutput struct {
 func (c *Client) AttachVolume(ctx context.Context, in *AttachVolumeInput) (*VolumeAttachmentOutput, error) {
 	f := NewForm("AttachVolume").
 		Set("VolumeId", in.VolumeID).
-		Str("InstanceId", in.InstanceID).
-		Str("InstanceUniqueId", in.InstanceUniqueID)
+		Str("InstanceId", in.InstanceID)
 	out := &VolumeAttachmentOutput{}
 	if err := c.call(ctx, f, out); err != nil {
 		return nil, err
@@ -155,10 +155,10 @@ func (c *Client) AttachVolume(ctx context.Context, in *AttachVolumeInput) (*Volu
 
 // DetachVolumeInput detaches VolumeID from InstanceID. Agreement=true is
 // always sent (NIFCLOUD requires the caller to accept the risk).
+// Like AttachVolume, the model's DetachVolumeRequest has no InstanceUniqueId.
 type DetachVolumeInput struct {
-	VolumeID         string
-	InstanceID       string
-	InstanceUniqueID string
+	VolumeID   string
+	InstanceID string
 	// Force detaches even if the OS still uses the disk.
 	Force bool
 }
@@ -169,7 +169,6 @@ func (c *Client) DetachVolume(ctx context.Context, in *DetachVolumeInput) (*Volu
 	f := NewForm("DetachVolume").
 		Set("VolumeId", in.VolumeID).
 		Str("InstanceId", in.InstanceID).
-		Str("InstanceUniqueId", in.InstanceUniqueID).
 		Bool("Agreement", true)
 	if in.Force {
 		f.Bool("Force", true)

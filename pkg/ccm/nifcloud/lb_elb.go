@@ -137,12 +137,20 @@ func (p *Provider) reconcileELBPorts(ctx context.Context, name string, spec *lbS
 	plan := planPorts(spec.Ports, have)
 	var err error
 	for _, m := range plan.Moves {
-		in := &nifcloud.UpdateElasticLoadBalancerInput{
-			ELBListenerKey: elbKey(name, m.From.Port, m.From.InstancePort),
-			ListenerUpdate: &nifcloud.ELBListener{Protocol: protocolTCP, ElasticLoadBalancerPort: m.To.Port, InstancePort: m.To.InstancePort},
+		// Ports change in place through listener attributes
+		// (KeyOfLoadBalancerAttributesForNiftyModifyElasticLoadBalancerAttributes:
+		// elasticLoadBalancerPort, instancePort); NiftyUpdateElasticLoadBalancer
+		// cannot touch listeners.
+		var attrs []nifcloud.ELBAttribute
+		if m.To.Port != m.From.Port {
+			attrs = append(attrs, nifcloud.ELBAttribute{Key: nifcloud.ELBAttrElasticLoadBalancerPort, Value: strconv.Itoa(m.To.Port)})
 		}
+		if m.To.InstancePort != m.From.InstancePort {
+			attrs = append(attrs, nifcloud.ELBAttribute{Key: nifcloud.ELBAttrInstancePort, Value: strconv.Itoa(m.To.InstancePort)})
+		}
+		in := &nifcloud.ModifyElasticLoadBalancerAttributesInput{ELBListenerKey: elbKey(name, m.From.Port, m.From.InstancePort), Attributes: attrs}
 		what := fmt.Sprintf("moving listener %d to instance port %d", m.From.Port, m.To.InstancePort)
-		if cur, err = p.elbStep(ctx, name, what, func() error { _, err := p.api.NiftyUpdateElasticLoadBalancer(ctx, in); return err }); err != nil {
+		if cur, err = p.elbStep(ctx, name, what, func() error { _, err := p.api.NiftyModifyElasticLoadBalancerAttributes(ctx, in); return err }); err != nil {
 			return nil, err
 		}
 	}
@@ -193,7 +201,7 @@ func (p *Provider) deleteELBListener(ctx context.Context, name string, k portPai
 // annotated, and warns about network interface changes NIFCLOUD cannot
 // apply in place.
 func (p *Provider) reconcileELBAttrs(ctx context.Context, svc *v1.Service, name string, spec *lbSpec, cur *elbDesc) (*elbDesc, error) {
-	in := &nifcloud.UpdateElasticLoadBalancerInput{ELBListenerKey: nifcloud.ELBListenerKey{ElasticLoadBalancerName: name}}
+	in := &nifcloud.UpdateElasticLoadBalancerInput{ElasticLoadBalancerName: name}
 	if nv, _ := strconv.Atoi(cur.NetworkVolume); spec.NetworkVolume != 0 && spec.NetworkVolume != nv {
 		in.NetworkVolumeUpdate = spec.NetworkVolume
 	}
@@ -254,15 +262,19 @@ func (p *Provider) reconcileELBListener(ctx context.Context, name string, spec *
 	key := elbKey(name, ps.Port, ps.InstancePort)
 	var err error
 	if listener.BalancingType != spec.BalancingType {
-		upd := elbListener(spec, ps)
-		in := &nifcloud.UpdateElasticLoadBalancerInput{ELBListenerKey: key, ListenerUpdate: &upd}
+		in := &nifcloud.ModifyElasticLoadBalancerAttributesInput{ELBListenerKey: key,
+			Attributes: []nifcloud.ELBAttribute{{Key: nifcloud.ELBAttrBalancingType, Value: strconv.Itoa(spec.BalancingType)}}}
 		if cur, err = p.elbStep(ctx, name, fmt.Sprintf("setting balancing type %d on listener %d", spec.BalancingType, ps.Port),
-			func() error { _, err := p.api.NiftyUpdateElasticLoadBalancer(ctx, in); return err }); err != nil {
+			func() error { _, err := p.api.NiftyModifyElasticLoadBalancerAttributes(ctx, in); return err }); err != nil {
 			return nil, err
 		}
 	}
-	if hc, ok := healthCheckChange(spec, ps, listener.HealthCheck.HealthCheck); ok {
-		in := &nifcloud.ConfigureElasticLoadBalancerHealthCheckInput{ELBListenerKey: key, HealthCheck: hc}
+	cur4 := nifcloud.HealthCheck{Target: listener.HealthCheck.Target, Interval: listener.HealthCheck.Interval, UnhealthyThreshold: listener.HealthCheck.UnhealthyThreshold}
+	if hc, ok := healthCheckChange(spec, ps, cur4); ok {
+		// An elastic LB health check has only Target, Interval and
+		// UnhealthyThreshold (RequestHealthCheckOfNiftyConfigureElasticLoadBalancerHealthCheck).
+		in := &nifcloud.ConfigureElasticLoadBalancerHealthCheckInput{ELBListenerKey: key,
+			HealthCheck: nifcloud.ELBHealthCheck{Target: hc.Target, Interval: hc.Interval, UnhealthyThreshold: hc.UnhealthyThreshold}}
 		if cur, err = p.elbStep(ctx, name, fmt.Sprintf("configuring health check %s of listener %d", hc.Target, ps.Port),
 			func() error { _, err := p.api.NiftyConfigureElasticLoadBalancerHealthCheck(ctx, in); return err }); err != nil {
 			return nil, err

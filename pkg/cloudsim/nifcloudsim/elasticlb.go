@@ -300,7 +300,10 @@ func (s *Sim) configureELBHealthCheck(p params, now time.Time) (*node, *apiError
 	}
 	l.HealthCheck = hc
 	s.markPending(elb, now)
-	return group(healthCheckNode(hc, s.instanceStates(l.Instances))), nil
+	// HealthCheckOfNiftyConfigureElasticLoadBalancerHealthCheck: no
+	// Timeout, HealthyThreshold or InstanceStates.
+	return group(el("HealthCheck", tx("Target", hc.Target), tx("Interval", hc.Interval),
+		tx("UnhealthyThreshold", hc.UnhealthyThreshold))), nil
 }
 
 func (s *Sim) registerInstancesWithELB(p params, now time.Time) (*node, *apiError) {
@@ -321,7 +324,8 @@ func (s *Sim) registerInstancesWithELB(p params, now time.Time) (*node, *apiErro
 	}
 	l.Instances = next
 	s.markPending(elb, now)
-	return group(members("Instances", s.instanceMembers(l.Instances))), nil
+	// The model types this Result as a string: nothing inside.
+	return group(), nil
 }
 
 func (s *Sim) deregisterInstancesFromELB(p params, now time.Time) (*node, *apiError) {
@@ -342,7 +346,8 @@ func (s *Sim) deregisterInstancesFromELB(p params, now time.Time) (*node, *apiEr
 	}
 	l.Instances = next
 	s.markPending(elb, now)
-	return group(members("Instances", s.instanceMembers(l.Instances))), nil
+	// The model types this Result as a string: nothing inside.
+	return group(), nil
 }
 
 func (s *Sim) deleteELB(p params, now time.Time) (*node, *apiError) {
@@ -368,33 +373,6 @@ func (s *Sim) updateELB(p params, now time.Time) (*node, *apiError) {
 	if e := applyELBAttrs(p, &updated, "NetworkVolumeUpdate", "AccountingTypeUpdate"); e != nil {
 		return nil, e
 	}
-	var target *ELBListener
-	var repl ELBListener
-	if p.str("ElasticLoadBalancerPort") != "" || p.str("InstancePort") != "" {
-		_, l, e := s.elbListenerFromParams(p)
-		if e != nil {
-			return nil, e
-		}
-		target, repl = l, *l
-		if v := strings.ToUpper(p.str("ListenerUpdate.Listener.Protocol")); v != "" {
-			if !validProtocol(v) {
-				return nil, errInvalid("ListenerUpdate.Listener.Protocol", v)
-			}
-			repl.Protocol = v
-		}
-		if repl.Port, e = p.optInt("ListenerUpdate.Listener.ElasticLoadBalancerPort", repl.Port, 1, 65535); e != nil {
-			return nil, e
-		}
-		if repl.InstancePort, e = p.optInt("ListenerUpdate.Listener.InstancePort", repl.InstancePort, 1, 65535); e != nil {
-			return nil, e
-		}
-		if repl.BalancingType, e = p.optInt("ListenerUpdate.Listener.BalancingType", repl.BalancingType, 1, 2); e != nil {
-			return nil, e
-		}
-		if elb.portTaken(repl.Protocol, repl.Port, target) {
-			return nil, clientErr(CodeELBPortDuplicate, "The requested is Protocol and ElasticLoadBalancerPort Specified Duplicated.")
-		}
-	}
 	rename := p.str("ElasticLoadBalancerNameUpdate")
 	if rename != "" && rename != elb.Name {
 		if _, taken := s.st.ElasticLBs[rename]; taken {
@@ -402,16 +380,68 @@ func (s *Sim) updateELB(p params, now time.Time) (*node, *apiError) {
 		}
 	}
 	elb.NetworkVolume, elb.AccountingType = updated.NetworkVolume, updated.AccountingType
-	if target != nil {
-		*target = repl
-	}
 	if rename != "" && rename != elb.Name {
 		delete(s.st.ElasticLBs, elb.Name)
 		elb.Name = rename
 		s.st.ElasticLBs[rename] = elb
 	}
 	s.markPending(elb, now)
-	return group(), nil
+	return nil, nil // NiftyUpdateElasticLoadBalancerResult has only ResponseMetadata
+}
+
+func mergeIndices(a, b []int) []int {
+	out := slices.Clone(a)
+	for _, n := range b {
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// modifyELBAttributes changes one listener's attributes
+// (NiftyModifyElasticLoadBalancerAttributesRequest:
+// LoadBalancerAttributes.AdditionalAttributes.member.N.{Key,Value}, keys
+// from KeyOfLoadBalancerAttributesForNiftyModifyElasticLoadBalancerAttributes).
+func (s *Sim) modifyELBAttributes(p params, now time.Time) (*node, *apiError) {
+	elb, l, e := s.elbListenerFromParams(p)
+	if e != nil {
+		return nil, e
+	}
+	repl := *l
+	const attrs = "LoadBalancerAttributes.AdditionalAttributes.member"
+	for _, n := range p.indices(attrs) {
+		k, v := p.str(key(attrs, n, "Key")), p.str(key(attrs, n, "Value"))
+		vkey := key(attrs, n, "Value")
+		var err *apiError
+		switch k {
+		case "balancingType":
+			repl.BalancingType, err = p.reqInt(vkey, 1, 2)
+		case "elasticLoadBalancerPort":
+			repl.Port, err = p.reqInt(vkey, 1, 65535)
+		case "instancePort":
+			repl.InstancePort, err = p.reqInt(vkey, 1, 65535)
+		case "protocol":
+			if !validProtocol(strings.ToUpper(v)) {
+				err = errInvalid(vkey, v)
+			}
+			repl.Protocol = strings.ToUpper(v)
+		case "description", "sslCertificateId":
+			// accepted; the simulator does not keep them
+		default:
+			err = errInvalid(key(attrs, n, "Key"), k)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if elb.portTaken(repl.Protocol, repl.Port, l) {
+		return nil, clientErr(CodeELBPortDuplicate, "The requested is Protocol and ElasticLoadBalancerPort Specified Duplicated.")
+	}
+	*l = repl
+	s.markPending(elb, now)
+	return nil, nil // the Result shape has only ResponseMetadata
 }
 
 func (s *Sim) elbMember(elb *ElasticLB, ls []*ELBListener) *node {
@@ -421,7 +451,11 @@ func (s *Sim) elbMember(elb *ElasticLB, ls []*ELBListener) *node {
 			tx("Protocol", l.Protocol), tx("ElasticLoadBalancerPort", l.Port), tx("InstancePort", l.InstancePort),
 			tx("BalancingType", l.BalancingType), tx("Description", ""),
 			members("Instances", s.instanceMembers(l.Instances)),
-			healthCheckNode(l.HealthCheck, s.instanceStates(l.Instances)),
+			// HealthCheckOfNiftyDescribeElasticLoadBalancers has no Timeout
+			// or HealthyThreshold.
+			el("HealthCheck", tx("Target", l.HealthCheck.Target), tx("Interval", l.HealthCheck.Interval),
+				tx("UnhealthyThreshold", l.HealthCheck.UnhealthyThreshold),
+				members("InstanceStates", s.instanceStates(l.Instances))),
 		)))
 	}
 	var nics []*node
@@ -451,7 +485,10 @@ func (s *Sim) elbMember(elb *ElasticLB, ls []*ELBListener) *node {
 
 func (s *Sim) describeELBs(p params, _ time.Time) (*node, *apiError) {
 	const f = "ElasticLoadBalancers"
-	idx := p.indices(f + ".ElasticLoadBalancerName")
+	// Entry N selects by ElasticLoadBalancerName.N and/or
+	// ElasticLoadBalancerId.N (NiftyDescribeElasticLoadBalancersRequest's
+	// RequestElasticLoadBalancers); an unknown one is not found.
+	idx := mergeIndices(p.indices(f+".ElasticLoadBalancerName"), p.indices(f+".ElasticLoadBalancerId"))
 	var out []*node
 	if len(idx) == 0 {
 		for _, name := range sortedKeys(s.st.ElasticLBs) {
@@ -461,10 +498,13 @@ func (s *Sim) describeELBs(p params, _ time.Time) (*node, *apiError) {
 		return group(members("ElasticLoadBalancerDescriptions", out)), nil
 	}
 	for _, n := range idx {
-		name := p.str(key(f+".ElasticLoadBalancerName", n))
-		elb, ok := s.st.ElasticLBs[name]
-		if !ok {
-			return nil, clientErr(CodeELBNotFound, "The ElasticLoadBalancerName '%s' does not exist.", name)
+		sel := params{map[string][]string{
+			"ElasticLoadBalancerName": {p.str(key(f+".ElasticLoadBalancerName", n))},
+			"ElasticLoadBalancerId":   {p.str(key(f+".ElasticLoadBalancerId", n))},
+		}}
+		elb, e := s.elbFromParams(sel)
+		if e != nil {
+			return nil, e
 		}
 		port, e := p.optInt(key(f+".ElasticLoadBalancerPort", n), 0, 1, 65535)
 		if e != nil {

@@ -471,7 +471,7 @@ func (s *Sim) updateLoadBalancer(p params, _ time.Time) (*node, *apiError) {
 		lb.Name = rename
 		s.st.LoadBalancers[rename] = lb
 	}
-	return group(), nil
+	return nil, nil // UpdateLoadBalancerResult has only ResponseMetadata
 }
 
 func (s *Sim) lbMember(lb *LoadBalancer, l *Listener) *node {

@@ -219,8 +219,12 @@ func TestElasticLoadBalancer(t *testing.T) {
 		}
 	}
 
-	h.ok("NiftyUpdateElasticLoadBalancer", "ElasticLoadBalancerName", "elb1", "NetworkVolumeUpdate", "200",
-		"ElasticLoadBalancerPort", "443", "InstancePort", "30443", "Protocol", "TCP", "ListenerUpdate.Listener.InstancePort", "30444")
+	h.ok("NiftyUpdateElasticLoadBalancer", "ElasticLoadBalancerName", "elb1", "NetworkVolumeUpdate", "200")
+	clk.Advance(30 * time.Second)
+	h.ok("NiftyModifyElasticLoadBalancerAttributes", "ElasticLoadBalancerName", "elb1",
+		"ElasticLoadBalancerPort", "443", "InstancePort", "30443", "Protocol", "TCP",
+		"LoadBalancerAttributes.AdditionalAttributes.member.1.Key", "instancePort",
+		"LoadBalancerAttributes.AdditionalAttributes.member.1.Value", "30444")
 	clk.Advance(30 * time.Second)
 	h.fail(http.StatusBadRequest, CodeInvalidNetworkVolume, "NiftyUpdateElasticLoadBalancer", "ElasticLoadBalancerName", "elb1", "NetworkVolumeUpdate", "1000")
 	h.ok("NiftyDeregisterInstancesFromElasticLoadBalancer", key3("Instances.member.1.InstanceId", "n1")...)

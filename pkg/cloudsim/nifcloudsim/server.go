@@ -178,6 +178,7 @@ func (s *Sim) actionTable() map[string]action {
 		"NiftyDeregisterInstancesFromElasticLoadBalancer": elb((*Sim).deregisterInstancesFromELB, true),
 		"NiftyDeleteElasticLoadBalancer":                  elb((*Sim).deleteELB, true),
 		"NiftyUpdateElasticLoadBalancer":                  elb((*Sim).updateELB, true),
+		"NiftyModifyElasticLoadBalancerAttributes":        elb((*Sim).modifyELBAttributes, true),
 
 		"DescribeSecurityGroups":        ec2((*Sim).describeSecurityGroups, false),
 		"AuthorizeSecurityGroupIngress": ec2((*Sim).authorizeSecurityGroupIngress, true),

@@ -121,7 +121,9 @@ func newRequestID() string {
 
 // writeSuccess writes <{Action}Response xmlns=…>. EC2-style actions get a
 // leading <requestId>; ELB-style ones wrap the payload in <{Action}Result>
-// followed by <ResponseMetadata><RequestId>.
+// followed by <ResponseMetadata><RequestId>. A nil ELB payload writes no
+// Result element: some output shapes (e.g. NiftyUpdateElasticLoadBalancerResult)
+// have only ResponseMetadata.
 func writeSuccess(w http.ResponseWriter, action string, elbStyle bool, payload *node, requestID string) {
 	var b bytes.Buffer
 	b.WriteString(`<?xml version="1.0" encoding="UTF-8" standalone="yes"?>`)
@@ -131,7 +133,9 @@ func writeSuccess(w http.ResponseWriter, action string, elbStyle bool, payload *
 		kids = payload.kids
 	}
 	if elbStyle {
-		el(action+"Result", kids...).render(&b)
+		if payload != nil {
+			el(action+"Result", kids...).render(&b)
+		}
 		el("ResponseMetadata", tx("RequestId", requestID)).render(&b)
 	} else {
 		tx("requestId", requestID).render(&b)

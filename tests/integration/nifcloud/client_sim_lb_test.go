@@ -171,7 +171,7 @@ func TestSimElasticLoadBalancer(t *testing.T) {
 		t.Errorf("duplicate port: %v", err)
 	}
 	if _, err := c.NiftyConfigureElasticLoadBalancerHealthCheck(ctx, &nifcloud.ConfigureElasticLoadBalancerHealthCheckInput{
-		ELBListenerKey: key80, HealthCheck: nifcloud.HealthCheck{Target: "TCP:30080", Interval: 10, UnhealthyThreshold: 2}}); err != nil {
+		ELBListenerKey: key80, HealthCheck: nifcloud.ELBHealthCheck{Target: "TCP:30080", Interval: 10, UnhealthyThreshold: 2}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.NiftyRegisterInstancesWithElasticLoadBalancer(ctx, &nifcloud.ElasticLoadBalancerInstancesInput{
@@ -182,8 +182,12 @@ func TestSimElasticLoadBalancer(t *testing.T) {
 		ELBListenerKey: key80, InstanceIDs: []string{"web2"}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.NiftyUpdateElasticLoadBalancer(ctx, &nifcloud.UpdateElasticLoadBalancerInput{ELBListenerKey: key443,
-		NetworkVolumeUpdate: 200, ListenerUpdate: &nifcloud.ELBListener{BalancingType: 2}}); err != nil {
+	if _, err := c.NiftyUpdateElasticLoadBalancer(ctx, &nifcloud.UpdateElasticLoadBalancerInput{ElasticLoadBalancerName: name,
+		NetworkVolumeUpdate: 200}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.NiftyModifyElasticLoadBalancerAttributes(ctx, &nifcloud.ModifyElasticLoadBalancerAttributesInput{ELBListenerKey: key443,
+		Attributes: []nifcloud.ELBAttribute{{Key: nifcloud.ELBAttrBalancingType, Value: "2"}}}); err != nil {
 		t.Fatal(err)
 	}
 

@@ -246,7 +246,7 @@ func TestSimVolumeLifecycle(t *testing.T) {
 	if vol = describeVolume(t, c, id); vol.Attachments[0].InstanceID != "web2" || vol.Status != nifcloud.VolumeStatusInUse {
 		t.Errorf("after attach = %+v", vol)
 	}
-	if _, err := c.DetachVolume(ctx, &nifcloud.DetachVolumeInput{VolumeID: id, InstanceUniqueID: "i-web00002"}); err != nil {
+	if _, err := c.DetachVolume(ctx, &nifcloud.DetachVolumeInput{VolumeID: id, InstanceID: "web2"}); err != nil {
 		t.Fatal(err)
 	}
 	if r, err := c.DeleteVolume(ctx, id); err != nil || !r.Return {
