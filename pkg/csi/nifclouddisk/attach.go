@@ -14,6 +14,9 @@ import (
 // instance nodeID, waits for the attachment and reports the SCSI slot as
 // publish context devicePath ("SCSI (0:N)").
 func (d *Disks) AttachDisk(ctx context.Context, diskID, nodeID string) (map[string]string, error) {
+	if err := validateVolumeID(diskID); err != nil {
+		return nil, err
+	}
 	logger := klog.FromContext(ctx).WithValues("volumeID", diskID, "instanceID", nodeID)
 	ctx = klog.NewContext(ctx, logger)
 	sent := false
@@ -86,6 +89,9 @@ func (d *Disks) deviceName(ctx context.Context, v *nifcloud.Volume, instanceID s
 
 // DetachDisk implements backend.Disks.
 func (d *Disks) DetachDisk(ctx context.Context, diskID, nodeID string) error {
+	if err := validateVolumeID(diskID); err != nil {
+		return err
+	}
 	logger := klog.FromContext(ctx).WithValues("volumeID", diskID, "instanceID", nodeID)
 	ctx = klog.NewContext(ctx, logger)
 	_, err := d.detachAndWait(ctx, diskID, nodeID, nil)

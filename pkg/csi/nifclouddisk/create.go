@@ -71,13 +71,15 @@ func (d *Disks) CreateDisk(ctx context.Context, req backend.CreateRequest) (*bac
 	defer d.hosts.release(host)
 	logger = logger.WithValues("volumeID", id)
 	ctx = klog.NewContext(ctx, logger)
-	v, err := d.finishCreate(ctx, id, desc)
-	if errors.Is(err, errForeignDisk) {
+	v, err := d.finishCreate(ctx, id, desc, host)
+	if errors.Is(err, errForeignDisk) || (err != nil && host == "") {
+		// Only a disk this call created is ours to remove; a resumed one
+		// may have been published meanwhile.
 		return nil, err
 	}
 	if err != nil {
 		logger.Error(err, "Disk creation failed; removing the disk")
-		if cerr := d.removeDisk(ctx, id); cerr != nil {
+		if cerr := d.removeDisk(ctx, id, host); cerr != nil {
 			logger.Error(cerr, "Removing the half-created disk failed; it will be found by name on the next attempt")
 			return nil, fmt.Errorf("%w (removing the half-created disk %s also failed: %v)", err, id, cerr)
 		}
@@ -128,8 +130,11 @@ func (d *Disks) createOnHost(ctx context.Context, in *nifcloud.CreateVolumeInput
 }
 
 // finishCreate waits for the new disk to be attached to its host, detaches
-// it and waits until it is available.
-func (d *Disks) finishCreate(ctx context.Context, id, desc string) (*nifcloud.Volume, error) {
+// it from there and waits until that is done. host is the creation host
+// when this process sent the CreateVolume, else "": then only attachments
+// dating from the creation are detached (see creationAttachments). An
+// attachment to any other instance is a node's publish and stays.
+func (d *Disks) finishCreate(ctx context.Context, id, desc, host string) (*nifcloud.Volume, error) {
 	v, err := d.waitSettled(ctx, id, nil)
 	if err != nil {
 		return nil, err
@@ -139,25 +144,37 @@ func (d *Disks) finishCreate(ctx context.Context, id, desc string) (*nifcloud.Vo
 		return nil, fmt.Errorf("disk %s exists with description %q, not %q: %w", id, v.Description, desc, errForeignDisk)
 	}
 	// Each wait starts from the last look of the one before.
-	for _, a := range activeAttachments(v) {
+	for _, a := range d.hostAttachments(v, host) {
 		if v, err = d.detachAndWait(ctx, id, a.InstanceID, v); err != nil {
 			return nil, err
 		}
 	}
-	return d.waitVolumeFrom(ctx, id, "available", v, func(_ context.Context, v *nifcloud.Volume) (bool, error) {
+	return d.waitVolumeFrom(ctx, id, "detached from its creation host", v, func(_ context.Context, v *nifcloud.Volume) (bool, error) {
 		if v == nil {
 			return false, fmt.Errorf("volume %s vanished while being created: %w", id, backend.ErrUnavailable)
 		}
-		return v.Status == nifcloud.VolumeStatusAvailable && len(activeAttachments(v)) == 0, nil
+		return settled(v) && len(d.hostAttachments(v, host)) == 0, nil
 	})
+}
+
+// hostAttachments are the attachments of v to its creation host: to host
+// when known, else those dating from the creation.
+func (d *Disks) hostAttachments(v *nifcloud.Volume, host string) []nifcloud.VolumeAttachment {
+	if host == "" {
+		return creationAttachments(v, d.opts.CreationWindow)
+	}
+	if a := attachmentTo(v, host); a != nil {
+		return []nifcloud.VolumeAttachment{*a}
+	}
+	return nil
 }
 
 // errForeignDisk marks a disk that must not be removed by the cleanup.
 var errForeignDisk = fmt.Errorf("disk ID collision: %w", backend.ErrAlreadyExists)
 
-// removeDisk detaches a half-created disk from wherever it is and deletes
-// it. It runs on a context of its own: the request's may have ended.
-func (d *Disks) removeDisk(ctx context.Context, id string) error {
+// removeDisk detaches a half-created disk from its creation host and
+// deletes it. It runs on a context of its own: the request's may have ended.
+func (d *Disks) removeDisk(ctx context.Context, id, host string) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.opts.CleanupTimeout)
 	defer cancel()
 	ctx = context.WithValue(ctx, waitTimeoutKey{}, d.opts.CleanupTimeout)
@@ -168,10 +185,13 @@ func (d *Disks) removeDisk(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	for _, a := range activeAttachments(v) {
+	for _, a := range d.hostAttachments(v, host) {
 		if v, err = d.detachAndWait(ctx, id, a.InstanceID, v); err != nil {
 			return err
 		}
+	}
+	if att := activeAttachments(v); len(att) > 0 {
+		return fmt.Errorf("volume %s is attached to instance %s, not its creation host; not deleting it: %w", id, att[0].InstanceID, backend.ErrFailedPrecondition)
 	}
 	err = d.deleteAndWait(ctx, id, false)
 	if errors.Is(err, backend.ErrNotFound) {

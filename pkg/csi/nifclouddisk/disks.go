@@ -75,6 +75,14 @@ type Options struct {
 	// CleanupTimeout bounds the removal of a half-created disk, which runs
 	// even when the request's context has ended (default 5 min).
 	CleanupTimeout time.Duration
+	// CreationWindow is how long after a disk's creation time an
+	// attachment still counts as the creation's own (default
+	// DefaultCreationWindow); later ones are nodes' publishes.
+	CreationWindow time.Duration
+	// SweepInterval paces the sweeper of half-created disks (default
+	// DefaultSweepInterval); SweepGrace is the age a disk must reach
+	// before the sweeper touches it (default DefaultSweepGrace).
+	SweepInterval, SweepGrace time.Duration
 }
 
 // Disks is the NIFCLOUD backend.Disks. It is safe for concurrent use.
@@ -115,6 +123,15 @@ func New(api nifcloud.API, opts Options) (*Disks, error) {
 	if opts.HostPause <= 0 {
 		opts.HostPause = DefaultHostPause
 	}
+	if opts.CreationWindow <= 0 {
+		opts.CreationWindow = DefaultCreationWindow
+	}
+	if opts.SweepInterval <= 0 {
+		opts.SweepInterval = DefaultSweepInterval
+	}
+	if opts.SweepGrace <= 0 {
+		opts.SweepGrace = DefaultSweepGrace
+	}
 	opts.PreferredInstances = slices.DeleteFunc(slices.Clone(opts.PreferredInstances), func(s string) bool { return strings.TrimSpace(s) == "" })
 	return &Disks{api: api, opts: opts,
 		watcher: newVolumeWatcher(api, opts.Poll, opts.BatchInterval),
@@ -125,8 +142,8 @@ func New(api nifcloud.API, opts Options) (*Disks, error) {
 // GetDisk implements backend.Disks. The look is shared with concurrent
 // waits and looks.
 func (d *Disks) GetDisk(ctx context.Context, id string) (*backend.Disk, error) {
-	if id == "" {
-		return nil, fmt.Errorf("empty volume ID: %w", backend.ErrNotFound)
+	if err := validateVolumeID(id); err != nil {
+		return nil, err
 	}
 	o, err := d.watcher.look(ctx, id)
 	switch {
@@ -140,12 +157,21 @@ func (d *Disks) GetDisk(ctx context.Context, id string) (*backend.Disk, error) {
 	return toDisk(o.v), nil
 }
 
-// FindDiskByName implements backend.Disks: the disk whose Description is
-// Description(name).
+// FindDiskByName implements backend.Disks: the disk with ID
+// VolumeIDFor(name). A disk of another ID is never kumo's, whatever its
+// Description says.
 func (d *Disks) FindDiskByName(ctx context.Context, name string) (*backend.Disk, error) {
-	vols, err := d.listVolumes(ctx)
-	if err != nil {
-		return nil, err
+	id := VolumeIDFor(name)
+	o, err := d.watcher.look(ctx, id)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("describing volume %s: %w", id, err)
+	case o.err != nil:
+		return nil, o.err
+	}
+	var vols []nifcloud.Volume
+	if o.v != nil {
+		vols = []nifcloud.Volume{*o.v}
 	}
 	v, err := volumeNamed(vols, name)
 	if err != nil {
@@ -168,27 +194,21 @@ func (d *Disks) listVolumes(ctx context.Context) ([]nifcloud.Volume, error) {
 	return slices.Clone(o.all), nil
 }
 
-// volumeNamed returns the volume of vols whose Description is
-// Description(name).
+// volumeNamed returns the volume of vols with ID VolumeIDFor(name). One
+// whose Description is not Description(name) is a foreign disk holding the
+// ID, which kumo must not adopt.
 func volumeNamed(vols []nifcloud.Volume, name string) (*nifcloud.Volume, error) {
-	desc := Description(name)
-	var found []*nifcloud.Volume
+	id, desc := VolumeIDFor(name), Description(name)
 	for i := range vols {
-		if vols[i].Description == desc {
-			found = append(found, &vols[i])
+		if vols[i].VolumeID != id {
+			continue
 		}
+		if vols[i].Description != desc {
+			return nil, fmt.Errorf("disk %s exists with description %q, not %q: %w", id, vols[i].Description, desc, errForeignDisk)
+		}
+		return &vols[i], nil
 	}
-	switch len(found) {
-	case 0:
-		return nil, fmt.Errorf("no volume with description %q (name %q): %w", desc, name, backend.ErrNotFound)
-	case 1:
-		return found[0], nil
-	}
-	ids := make([]string, len(found))
-	for i, v := range found {
-		ids[i] = v.VolumeID
-	}
-	return nil, fmt.Errorf("%d volumes %v have the description %q of volume name %q", len(found), ids, desc, name)
+	return nil, fmt.Errorf("no volume %s (name %q): %w", id, name, backend.ErrNotFound)
 }
 
 // listTokenPrefix marks ListDisks tokens: "after:<last volume ID>". Paging

@@ -19,6 +19,9 @@ import (
 // every call, so a step of an earlier, interrupted expansion is never
 // repeated and the disk never grows past the target.
 func (d *Disks) ExpandDisk(ctx context.Context, id string, newSizeBytes int64) (int64, error) {
+	if err := validateVolumeID(id); err != nil {
+		return 0, err
+	}
 	target, err := sizeGB(newSizeBytes)
 	if err != nil {
 		return 0, err
@@ -63,8 +66,15 @@ func (d *Disks) ExpandDisk(ctx context.Context, id string, newSizeBytes int64) (
 }
 
 // DeleteDisk implements backend.Disks. A missing disk wraps
-// backend.ErrNotFound; an attached one is refused.
+// backend.ErrNotFound; an attached one is refused. A disk whose ID kumo
+// did not derive is someone else's: it counts as missing and is left alone.
 func (d *Disks) DeleteDisk(ctx context.Context, id string) error {
+	if err := validateVolumeID(id); err != nil {
+		return err
+	}
+	if !isKumoID(id) {
+		return fmt.Errorf("volume %s was not created by kumo; not deleting it: %w", id, backend.ErrNotFound)
+	}
 	logger := klog.FromContext(ctx).WithValues("volumeID", id)
 	ctx = klog.NewContext(ctx, logger)
 	return d.deleteAndWait(ctx, id, true)
