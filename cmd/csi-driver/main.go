@@ -38,6 +38,7 @@ type flags struct {
 	clusterID      string
 	metadataURL    string
 	configDriveDir string
+	kubeconfig     string
 }
 
 func main() {
@@ -67,6 +68,7 @@ func run() error {
 	fs.StringVar(&f.clusterID, "cluster", "", "cluster ID recorded on created volumes")
 	fs.StringVar(&f.metadataURL, "metadata-url", "", "OpenStack metadata service base URL override")
 	fs.StringVar(&f.configDriveDir, "config-drive-dir", "", "OpenStack config drive directory (already mounted)")
+	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig for reading the node's zone label (default: in-cluster)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return err
 	}

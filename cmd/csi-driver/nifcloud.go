@@ -5,7 +5,11 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
 
 	"github.com/kumo-project/kumo/pkg/cloudmetrics"
@@ -21,31 +25,13 @@ import (
 
 // setupNIFCLOUD wires the NIFCLOUD backend (controller) and the device
 // finder, mounter and node identity (node) into opts. Credentials come from
-// --cloud-config ([Global] INI) merged with the NIFCLOUD_* environment. The
-// node service needs them only to look up its zone when neither --zone nor
-// NIFCLOUD_ZONE is set.
+// --cloud-config ([Global] INI) merged with the NIFCLOUD_* environment and
+// are used by the controller only: a node never loads them (its zone comes
+// from --zone, NIFCLOUD_ZONE or its Node's zone label).
 func setupNIFCLOUD(ctx context.Context, f flags, rec *cloudmetrics.Recorder, opts *driver.Options) error {
 	logger := klog.FromContext(ctx)
 	mode := driver.Mode(f.mode)
-	controller := mode != driver.ModeNode
 	opts.Profile = profile.NIFCLOUD{}
-
-	var api nifcloud.API
-	cfg, err := nifcloud.LoadConfig(f.cloudConfig, os.Getenv)
-	switch {
-	case err == nil:
-		cfg.Metrics = rec
-		c, err := nifcloud.New(cfg)
-		if err != nil {
-			return err
-		}
-		api = c
-		logger.V(2).Info("NIFCLOUD API configured", "config", cfg) // Config redacts its secrets
-	case controller || f.cloudConfig != "":
-		return fmt.Errorf("NIFCLOUD configuration: %w", err)
-	default:
-		logger.V(2).Info("No NIFCLOUD credentials; the node zone must come from --zone or " + metadata.EnvNIFCLOUDZone)
-	}
 	// The node name is the instance ID on NIFCLOUD.
 	getenv := func(k string) string {
 		if k == metadata.EnvNodeName && f.nodeID != "" {
@@ -54,7 +40,17 @@ func setupNIFCLOUD(ctx context.Context, f flags, rec *cloudmetrics.Recorder, opt
 		return os.Getenv(k)
 	}
 
-	if controller {
+	if mode != driver.ModeNode {
+		cfg, err := nifcloud.LoadConfig(f.cloudConfig, os.Getenv)
+		if err != nil {
+			return fmt.Errorf("NIFCLOUD configuration: %w", err)
+		}
+		cfg.Metrics = rec
+		api, err := nifcloud.New(cfg)
+		if err != nil {
+			return err
+		}
+		logger.V(2).Info("NIFCLOUD API configured", "config", cfg) // Config redacts its secrets
 		self := strings.TrimSpace(getenv(metadata.EnvNodeName))
 		disks, err := nifclouddisk.New(api, nifclouddisk.Options{
 			Zone: firstNonEmpty(f.zone, strings.TrimSpace(os.Getenv(metadata.EnvNIFCLOUDZone))),
@@ -65,7 +61,10 @@ func setupNIFCLOUD(ctx context.Context, f flags, rec *cloudmetrics.Recorder, opt
 		if err != nil {
 			return err
 		}
+		disks.StartSweeper(ctx)
 		opts.Disks = disks
+	} else if f.cloudConfig != "" || os.Getenv(nifcloud.EnvAccessKeyID) != "" || os.Getenv(nifcloud.EnvSecretAccessKey) != "" {
+		logger.V(2).Info("NIFCLOUD credentials are configured but not used by the node service")
 	}
 	if mode == driver.ModeController {
 		return nil
@@ -73,22 +72,37 @@ func setupNIFCLOUD(ctx context.Context, f flags, rec *cloudmetrics.Recorder, opt
 	// udev only exists on the real /dev; tests point --device-root elsewhere.
 	opts.Finder = device.NewNIFCLOUD(device.Options{Root: f.deviceRoot, Udev: f.deviceRoot == "/" || f.deviceRoot == ""})
 	opts.Mounter = mounter.New()
-	opts.Identity = nifcloudIdentity(f, api, getenv)
+	opts.Identity = nifcloudIdentity(f, getenv)
 	return nil
 }
 
 // nifcloudIdentity is the node's identity: --node-id / NODE_NAME /
-// NIFCLOUD_INSTANCE_ID, and --zone / NIFCLOUD_ZONE / DescribeInstances.
-func nifcloudIdentity(f flags, api nifcloud.API, getenv func(string) string) backend.NodeIdentity {
+// NIFCLOUD_INSTANCE_ID, and --zone / NIFCLOUD_ZONE / the Node's
+// topology.kubernetes.io/zone label (read with --kubeconfig, else the
+// in-cluster config; it needs "get nodes").
+func nifcloudIdentity(f flags, getenv func(string) string) backend.NodeIdentity {
 	if f.nodeID != "" && f.zone != "" {
 		return backend.StaticIdentity{ID: f.nodeID, ZoneName: f.zone}
 	}
-	var lookup metadata.ZoneLookup
-	if api != nil {
-		lookup = func(ctx context.Context, id string) (string, error) { return nifclouddisk.InstanceZone(ctx, api, id) }
-	}
-	md := metadata.NewNIFCLOUD(metadata.NIFCLOUDOptions{Getenv: getenv, LookupZone: lookup})
+	client := sync.OnceValues(func() (kubernetes.Interface, error) { return kubeClient(f.kubeconfig) })
+	md := metadata.NewNIFCLOUD(metadata.NIFCLOUDOptions{Getenv: getenv, LookupZone: metadata.NodeLabelZone(client, getenv)})
 	return metadataIdentity{md: md, id: f.nodeID, zone: f.zone}
+}
+
+// kubeClient is a client from kubeconfig, or the in-cluster config.
+func kubeClient(kubeconfig string) (kubernetes.Interface, error) {
+	var cfg *rest.Config
+	var err error
+	if kubeconfig != "" {
+		cfg, err = clientcmd.BuildConfigFromFlags("", kubeconfig)
+	} else {
+		cfg, err = rest.InClusterConfig()
+	}
+	if err != nil {
+		return nil, err
+	}
+	cfg.UserAgent = "kumo-csi-node"
+	return kubernetes.NewForConfig(cfg)
 }
 
 func firstNonEmpty(vs ...string) string {
