@@ -84,9 +84,10 @@ type Sim struct {
 // action is one API operation. fn runs with s.mu held and returns the
 // response payload (children of the root or of the Result element).
 type action struct {
-	fn     func(s *Sim, p params, now time.Time) (*node, *apiError)
-	elb    bool // ELB-style response envelope
-	mutate bool // persist state after success
+	fn      func(s *Sim, p params, now time.Time) (*node, *apiError)
+	allowed map[string]bool // request key patterns (allowlist.go)
+	elb     bool            // ELB-style response envelope
+	mutate  bool            // persist state after success
 }
 
 // New builds a simulator, loading persisted state when StatePath has some.
@@ -118,6 +119,15 @@ func New(opts Options) (*Sim, error) {
 		s.local[id] = true
 	}
 	s.actions = s.actionTable()
+	for name, pats := range paramPatterns() {
+		if a, ok := s.actions[name]; ok {
+			a.allowed = map[string]bool{}
+			for _, k := range pats {
+				a.allowed[k] = true
+			}
+			s.actions[name] = a
+		}
+	}
 	if opts.StatePath != "" {
 		if err := os.MkdirAll(filepath.Dir(opts.StatePath), 0o755); err != nil {
 			return nil, fmt.Errorf("nifcloudsim: state dir: %w", err)
@@ -253,6 +263,10 @@ func (s *Sim) serveAPI(w http.ResponseWriter, r *http.Request) {
 	act, ok := s.actions[name]
 	if !ok {
 		writeError(w, clientErr(CodeUnknownAction, "The action '%s' is not valid for this web service.", name), reqID)
+		return
+	}
+	if e := checkParams(act.allowed, p); e != nil {
+		writeError(w, e, reqID)
 		return
 	}
 	payload, e := s.run(act, p)
