@@ -245,7 +245,10 @@ func (s *Sim) configureHealthCheck(p params, _ time.Time) (*node, *apiError) {
 		return nil, e
 	}
 	l.HealthCheck = hc
-	return group(healthCheckNode(hc, s.instanceStates(l.Instances))), nil
+	// ConfigureHealthCheckResult's HealthCheck shape has no Timeout and no
+	// InstanceStates (those exist only in DescribeLoadBalancers).
+	return group(el("HealthCheck", tx("Target", hc.Target), tx("Interval", hc.Interval),
+		tx("UnhealthyThreshold", hc.UnhealthyThreshold), tx("HealthyThreshold", hc.HealthyThreshold))), nil
 }
 
 func validFilterAddress(a string) bool {
