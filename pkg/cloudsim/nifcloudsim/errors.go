@@ -44,7 +44,7 @@ const (
 	// Volumes.
 	CodeVolumeNotFound         = "Client.InvalidParameterNotFound.Volume"        // (doc)
 	CodeVolumeDuplicate        = "Client.InvalidParameterDuplicate.Volume"       // VolumeId taken
-	CodeVolumeAlreadyAttached  = "Server.Inoperable.Volume.AlreadyAttached"      // (doc) 500
+	CodeVolumeAlreadyAttached  = "Server.Inoperable.Volume.AlreadyAttached"      // (doc) answered with 400, see attachVolume
 	CodeVolumeDetached         = "Client.Inoperable.Volume.DetachedFromInstance" // (doc)
 	CodeVolumeProcessing       = "Client.Inoperable.Volume.Processing"           // a transition is in progress
 	CodeVolumeInUse            = "Client.Inoperable.Volume.InUse"                // delete of an attached volume

@@ -187,7 +187,7 @@ func (s *Sim) describeInstances(p params, _ time.Time) (*node, *apiError) {
 			tx("reservationId", ""),
 			tx("ownerId", ""),
 			items("groupSet", groupSetOf(in)),
-			items("instancesSet", []*node{instanceNode(in)}),
+			items("instancesSet", []*node{s.instanceNode(in)}),
 		))
 	}
 	return group(items("reservationSet", reservations)), nil
@@ -200,7 +200,7 @@ func groupSetOf(in *Instance) []*node {
 	return []*node{group(tx("groupId", in.SecurityGroup))}
 }
 
-func instanceNode(in *Instance) *node {
+func (s *Sim) instanceNode(in *Instance) *node {
 	code, _ := stateCode(in.State)
 	nics := []*node{group(
 		tx("niftyNetworkId", "net-COMMON_PRIVATE"),
@@ -228,7 +228,9 @@ func instanceNode(in *Instance) *node {
 		tx("privateIpAddress", in.PrivateIP),
 		tx("ipAddress", in.PublicIP),
 		tx("rootDeviceType", "disk"),
-		el("blockDeviceMapping"),
+		// InstancesSet.blockDeviceMapping lists the attached volumes, as
+		// DescribeInstanceAttribute does.
+		items("blockDeviceMapping", s.blockDevicesLocked(in.InstanceID)),
 		tx("accountingType", "2"),
 		tx("ipType", "static"),
 		tx("niftyPrivateIpType", "static"),
@@ -248,25 +250,7 @@ func (s *Sim) describeInstanceAttribute(p params, _ time.Time) (*node, *apiError
 	out := group(tx("instanceId", in.InstanceID), tx("instanceUniqueId", in.InstanceUniqueID))
 	switch attr {
 	case "blockDeviceMapping":
-		var devs []*node
-		for _, id := range sortedKeys(s.st.Volumes) {
-			v := s.st.Volumes[id]
-			a := v.Attachment
-			if a == nil || a.InstanceID != in.InstanceID {
-				continue
-			}
-			devs = append(devs, group(
-				tx("deviceName", scsiDevice(a.Slot)),
-				el("ebs",
-					tx("volumeId", v.VolumeID),
-					tx("volumeUniqueId", v.VolumeUniqueID),
-					tx("status", a.Status),
-					tx("attachTime", a.AttachTime),
-					tx("deleteOnTermination", false),
-				),
-			))
-		}
-		out.add(items("blockDeviceMapping", devs))
+		out.add(items("blockDeviceMapping", s.blockDevicesLocked(in.InstanceID)))
 	case "instanceType":
 		out.add(el("instanceType", tx("value", in.InstanceType)))
 	case "availabilityZone":
@@ -279,6 +263,30 @@ func (s *Sim) describeInstanceAttribute(p params, _ time.Time) (*node, *apiError
 		return nil, errInvalid("Attribute", attr)
 	}
 	return out, nil
+}
+
+// blockDevicesLocked is the BlockDeviceMapping items of the volumes
+// attached to instanceID.
+func (s *Sim) blockDevicesLocked(instanceID string) []*node {
+	var devs []*node
+	for _, id := range sortedKeys(s.st.Volumes) {
+		v := s.st.Volumes[id]
+		a := v.Attachment
+		if a == nil || a.InstanceID != instanceID {
+			continue
+		}
+		devs = append(devs, group(
+			tx("deviceName", scsiDevice(a.Slot)),
+			el("ebs",
+				tx("volumeId", v.VolumeID),
+				tx("volumeUniqueId", v.VolumeUniqueID),
+				tx("status", a.Status),
+				tx("attachTime", a.AttachTime),
+				tx("deleteOnTermination", false),
+			),
+		))
+	}
+	return devs
 }
 
 func scsiDevice(slot int) string { return fmt.Sprintf("SCSI (0:%d)", slot) }

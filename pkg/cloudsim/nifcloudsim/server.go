@@ -311,6 +311,15 @@ func (s *Sim) authenticate(form url.Values, method, host string) *apiError {
 	})
 	switch {
 	case err == nil:
+		// Timestamp is a required common parameter, UTC
+		// YYYY-MM-DDThh:mm:ssZ (the layout the signer writes).
+		ts := form.Get(signer.KeyTimestamp)
+		if ts == "" {
+			return errMissing(signer.KeyTimestamp)
+		}
+		if _, perr := time.Parse(signer.TimestampLayout, ts); perr != nil {
+			return errInvalid(signer.KeyTimestamp, ts)
+		}
 		return nil
 	case errors.Is(err, signer.ErrMissingParameter):
 		return clientErr(CodeMissingParameter, "Authentication failed: %v.", err)

@@ -219,7 +219,10 @@ func (s *Sim) attachVolume(p params, now time.Time) (*node, *apiError) {
 		return nil, e
 	}
 	if a := v.Attachment; a != nil && a.Status != "detaching" {
-		return nil, serverErr(CodeVolumeAlreadyAttached, "The volume '%s' is already attached to the instance '%s'.", v.VolumeID, a.InstanceID)
+		// A Server.* code, but a state conflict that no retry fixes: answer
+		// 400 so clients (which retry 5xx) report it at once. The real
+		// status is not documented.
+		return nil, clientErr(CodeVolumeAlreadyAttached, "The volume '%s' is already attached to the instance '%s'.", v.VolumeID, a.InstanceID)
 	}
 	if v.Op != "" {
 		return nil, errProcessing(v)

@@ -60,7 +60,7 @@ func TestVolumeLifecycleWithTransitions(t *testing.T) {
 		t.Fatalf("blockDeviceMapping: %+v", a)
 	}
 
-	h.fail(http.StatusInternalServerError, CodeVolumeAlreadyAttached, "AttachVolume", "VolumeId", id, "InstanceId", "n2")
+	h.fail(http.StatusBadRequest, CodeVolumeAlreadyAttached, "AttachVolume", "VolumeId", id, "InstanceId", "n2")
 	h.fail(http.StatusBadRequest, CodeVolumeInUse, "DeleteVolume", "VolumeId", id)
 	h.fail(http.StatusBadRequest, CodeAgreementRequired, "DetachVolume", "VolumeId", id, "InstanceId", "n1")
 	h.fail(http.StatusBadRequest, CodeAgreementRequired, "DetachVolume", "VolumeId", id, "InstanceId", "n1", "Agreement", "false")

@@ -200,11 +200,11 @@ func TestSimVolumeLifecycle(t *testing.T) {
 		t.Errorf("block devices = %+v", attr.BlockDeviceMappings)
 	}
 
-	// Wrong state: already attached is a Server.Inoperable code (HTTP 500)
-	// that must not be retried.
+	// Wrong state: already attached is a Server.Inoperable code, answered
+	// with HTTP 400 by the simulator so that no client retries it.
 	before := e.sim.Controls().Count("AttachVolume")
 	_, err = c.AttachVolume(ctx, &nifcloud.AttachVolumeInput{VolumeID: id, InstanceID: "web2"})
-	if apiErr := wantAPIError(t, err, nifcloud.CodeVolumeAlreadyAttached); apiErr.HTTPStatus != http.StatusInternalServerError {
+	if apiErr := wantAPIError(t, err, nifcloud.CodeVolumeAlreadyAttached); apiErr.HTTPStatus != http.StatusBadRequest {
 		t.Errorf("status = %d", apiErr.HTTPStatus)
 	}
 	if n := e.sim.Controls().Count("AttachVolume") - before; n != 1 {
