@@ -33,6 +33,11 @@ type nifcloudState struct {
 			InstanceID string `json:"instanceId"`
 		} `json:"attachment"`
 	} `json:"volumes"`
+	ElasticLBs map[string]struct {
+		DNSName   string        `json:"dnsName"`
+		State     string        `json:"state"`
+		Listeners []elbListener `json:"listeners"`
+	} `json:"elasticLoadBalancers"`
 	LoadBalancers map[string]struct {
 		Name           string `json:"name"`
 		DNSName        string `json:"dnsName"`
@@ -43,6 +48,18 @@ type nifcloudState struct {
 			Instances        []string `json:"instances"`
 		} `json:"listeners"`
 	} `json:"loadBalancers"`
+}
+
+type elbListener struct {
+	Port          int `json:"elasticLoadBalancerPort"`
+	InstancePort  int `json:"instancePort"`
+	BalancingType int `json:"balancingType"`
+	HealthCheck   struct {
+		Target             string `json:"target"`
+		Interval           int    `json:"interval"`
+		UnhealthyThreshold int    `json:"unhealthyThreshold"`
+	} `json:"healthCheck"`
+	Instances []string `json:"instances"`
 }
 
 type nifcloudEnv struct{ *env }
@@ -126,6 +143,10 @@ func TestNIFCLOUD(t *testing.T) {
 				return v.Attachment.InstanceID, true, nil
 			},
 		})
+	})
+
+	t.Run("elastic load balancer changes balancing type, health check and ports", func(t *testing.T) {
+		nifcloudElasticLBScenario(t, n, workers)
 	})
 
 	t.Run("load balancer follows the Service and the nodes", func(t *testing.T) {
@@ -262,5 +283,109 @@ func waitNodeGoneAndShutdown(e *env, deleted, stopped string) {
 			return false, err
 		}
 		return framework.HasTaint(node, framework.TaintShutdown), fmt.Errorf("taints %v", node.Spec.Taints)
+	})
+}
+
+// elbWant is the listener state nifcloudElasticLBScenario waits for.
+type elbWant struct {
+	balancingType, interval, unhealthy int
+}
+
+// nifcloudElasticLBScenario: an elastic LB Service; its balancing type and
+// health check change through annotations, a port is added and a NodePort
+// moves. The simulator refuses request keys outside the computing model, so
+// convergence shows every change went through model-valid calls
+// (NiftyModifyElasticLoadBalancerAttributes, NiftyConfigureElasticLoadBalancerHealthCheck,
+// NiftyRegisterPortWithElasticLoadBalancer).
+func nifcloudElasticLBScenario(t *testing.T, n *nifcloudEnv, workers []string) {
+	e := n.env
+	const pfx = "service.beta.kubernetes.io/nifcloud-load-balancer-"
+	c := e.cp.Client.CoreV1()
+	svc := &v1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "nginx", Namespace: "default", Annotations: map[string]string{
+			pfx + "type": "elb", pfx + "balancing-type": "1"}},
+		Spec: v1.ServiceSpec{
+			Type:     v1.ServiceTypeLoadBalancer,
+			Selector: map[string]string{"app": "nginx"},
+			Ports:    []v1.ServicePort{{Name: "http", Port: 80, Protocol: v1.ProtocolTCP}},
+		},
+	}
+	if _, err := c.Services("default").Create(e.ctx, svc, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	backends := slices.Clone(workers)
+	slices.Sort(backends)
+	expect := func(what string, want elbWant) {
+		t.Helper()
+		e.eventually(what, 90*time.Second, func(ctx context.Context) (bool, error) {
+			s, err := c.Services("default").Get(ctx, "nginx", metav1.GetOptions{})
+			if err != nil {
+				return false, err
+			}
+			st, err := n.state(ctx)
+			if err != nil {
+				return false, err
+			}
+			if len(st.ElasticLBs) != 1 {
+				return false, fmt.Errorf("%d elastic load balancers", len(st.ElasticLBs))
+			}
+			for _, elb := range st.ElasticLBs {
+				if len(s.Status.LoadBalancer.Ingress) != 1 || s.Status.LoadBalancer.Ingress[0].IP != elb.DNSName {
+					return false, fmt.Errorf("ingress %v, VIP %s", s.Status.LoadBalancer.Ingress, elb.DNSName)
+				}
+				if len(elb.Listeners) != len(s.Spec.Ports) {
+					return false, fmt.Errorf("%d listeners for %d ports", len(elb.Listeners), len(s.Spec.Ports))
+				}
+				for _, p := range s.Spec.Ports {
+					i := slices.IndexFunc(elb.Listeners, func(l elbListener) bool { return l.Port == int(p.Port) })
+					if i < 0 {
+						return false, fmt.Errorf("no listener for port %d", p.Port)
+					}
+					l := elb.Listeners[i]
+					got := slices.Clone(l.Instances)
+					slices.Sort(got)
+					switch {
+					case l.InstancePort != int(p.NodePort):
+						return false, fmt.Errorf("port %d: instance port %d, NodePort %d", p.Port, l.InstancePort, p.NodePort)
+					case l.BalancingType != want.balancingType:
+						return false, fmt.Errorf("port %d: balancing type %d, want %d", p.Port, l.BalancingType, want.balancingType)
+					case l.HealthCheck.Interval != want.interval || l.HealthCheck.UnhealthyThreshold != want.unhealthy:
+						return false, fmt.Errorf("port %d: health check %+v, want %+v", p.Port, l.HealthCheck, want)
+					case !slices.Equal(got, backends):
+						return false, fmt.Errorf("port %d: instances %v, want %v", p.Port, got, backends)
+					}
+				}
+			}
+			return true, nil
+		})
+	}
+	expect("elastic LB created", elbWant{balancingType: 1, interval: 10, unhealthy: 1})
+
+	updateService(t, e, func(s *v1.Service) {
+		s.Annotations[pfx+"balancing-type"] = "2"
+		s.Annotations[pfx+"healthcheck-interval"] = "30"
+		s.Annotations[pfx+"healthcheck-unhealthy-threshold"] = "3"
+	})
+	expect("balancing type and health check changed in place", elbWant{balancingType: 2, interval: 30, unhealthy: 3})
+
+	updateService(t, e, func(s *v1.Service) {
+		s.Spec.Ports[0].NodePort = 31999
+		s.Spec.Ports = append(s.Spec.Ports, v1.ServicePort{Name: "https", Port: 443, Protocol: v1.ProtocolTCP})
+	})
+	expect("NodePort moved and a listener added", elbWant{balancingType: 2, interval: 30, unhealthy: 3})
+
+	if err := c.Services("default").Delete(e.ctx, "nginx", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e.eventually("elastic LB deleted with its Service", 60*time.Second, func(ctx context.Context) (bool, error) {
+		_, err := c.Services("default").Get(ctx, "nginx", metav1.GetOptions{})
+		if !apierrors.IsNotFound(err) {
+			return false, fmt.Errorf("service still there (%v)", err)
+		}
+		st, err := n.state(ctx)
+		if err != nil {
+			return false, err
+		}
+		return len(st.ElasticLBs) == 0, fmt.Errorf("%d elastic load balancers left", len(st.ElasticLBs))
 	})
 }
