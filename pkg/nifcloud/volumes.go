@@ -26,7 +26,8 @@ const (
 type CreateVolumeInput struct {
 	// Size in GB (multiples of 100).
 	Size int
-	// DiskType is the wire value, "2".."9" (see nifcloud-facts.md).
+	// DiskType is the wire value, "2".."9" (a plain String in the model's
+	// CreateVolumeRequest, shared/specs/nifcloud-computing.smithy).
 	DiskType string
 	// AccountingType is "1" (monthly) or "2" (hourly); "" leaves the default.
 	AccountingType string

@@ -112,6 +112,14 @@ func TestSimulatorResponses(t *testing.T) {
 	rec := &bodyRecorder{bodies: map[string][][]byte{}}
 	c := newClient(t, srv.URL, &http.Client{Transport: rec})
 	runScenario(t, c)
+	// InstancesSet.blockDeviceMapping must list an attached volume.
+	attached := false
+	for _, b := range rec.bodies["DescribeInstances"] {
+		attached = attached || strings.Contains(string(b), "<blockDeviceMapping><item><deviceName>")
+	}
+	if !attached {
+		t.Errorf("no DescribeInstances answer listed the attached volume in blockDeviceMapping")
+	}
 	for _, meth := range apiMethods() {
 		bodies := rec.bodies[meth.Name]
 		if len(bodies) == 0 {
@@ -225,4 +233,32 @@ func runScenario(t *testing.T, c *nifcloud.Client) {
 	try("RevokeSecurityGroupIngress", err)
 	_, err = c.NiftyDescribePrivateLans(ctx, &nifcloud.DescribePrivateLansInput{})
 	try("NiftyDescribePrivateLans", err)
+}
+
+// TestSimulatorTimestamp: Timestamp is a required common parameter in UTC
+// YYYY-MM-DDThh:mm:ssZ; the simulator must refuse it missing or malformed
+// even when the signature over the form is right.
+func TestSimulatorTimestamp(t *testing.T) {
+	_, srv := newSim(t)
+	u, _ := url.Parse(srv.URL)
+	for name, ts := range map[string]string{"missing": "", "local format": "2026-01-02 03:04:05", "offset": "2026-01-02T03:04:05+09:00"} {
+		t.Run(name, func(t *testing.T) {
+			form := url.Values{"Action": {"DescribeInstances"}, "Version": {nifcloud.APIVersion}}
+			signer.Sign(form, accessKey, secretKey, u.Host, "/api/", time.Now())
+			form.Del(signer.KeyTimestamp)
+			if ts != "" {
+				form.Set(signer.KeyTimestamp, ts)
+			}
+			form.Set(signer.KeySignature, signer.Compute(form, secretKey, "POST", u.Host, "/api/", signer.MethodHmacSHA256))
+			resp, err := http.PostForm(srv.URL+"/api/", form)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "Timestamp") {
+				t.Errorf("HTTP %d %s, want 400 naming Timestamp", resp.StatusCode, body)
+			}
+		})
+	}
 }

@@ -18,7 +18,7 @@ type apiError struct {
 
 func (e *apiError) Error() string { return e.Code + ": " + e.Message }
 
-// Error codes. Those marked (doc) appear in nifcloud-facts.md / the
+// Error codes. Those marked (doc) appear in NIFCLOUD's documentation / the
 // reference repositories; the others are the simulator's choice in the same
 // naming scheme.
 const (

@@ -1,7 +1,9 @@
 // Package nifcloudsim simulates the NIFCLOUD computing API (instances,
 // additional-storage volumes, L4 and elastic load balancers, security
 // groups, private LANs (seeded, read-only)) faithfully enough for the kumo CCM and CSI driver to run against
-// it. See nifcloud-facts.md for the wire protocol.
+// it. Request keys and response elements follow NIFCLOUD's computing model
+// (shared/specs/nifcloud-computing.smithy: <Action>Request input shapes,
+// <Action>Result[Wrapper] output shapes); tests/conformance checks that.
 //
 // Wire behaviour:
 //   - POST (or GET) /api/ with form Action, Version=3.0 and a signature
@@ -20,16 +22,17 @@
 // "elb.apply", "sg.apply". They complete lazily from stored ReadyAt
 // timestamps the next time the state is touched.
 //
-// UpdateLoadBalancer form keys (L4): LoadBalancerName,
-// ListenerUpdate.LoadBalancerPort and ListenerUpdate.InstancePort (the
-// listener to change), ListenerUpdate.Listener.{Protocol,LoadBalancerPort,
-// InstancePort,BalancingType}, NetworkVolumeUpdate, AccountingTypeUpdate.
-// LoadBalancerNameUpdate renames. NiftyUpdateElasticLoadBalancer:
-// ElasticLoadBalancerName (or ElasticLoadBalancerId) and, to change a
-// listener, ElasticLoadBalancerPort/InstancePort/Protocol plus
-// ListenerUpdate.Listener.{Protocol,ElasticLoadBalancerPort,InstancePort,
-// BalancingType}; NetworkVolumeUpdate, AccountingTypeUpdate,
-// ElasticLoadBalancerNameUpdate.
+// UpdateLoadBalancer form keys (L4, model UpdateLoadBalancerRequest):
+// LoadBalancerName, ListenerUpdate.LoadBalancerPort and
+// ListenerUpdate.InstancePort (the listener to change),
+// ListenerUpdate.Listener.{Protocol,LoadBalancerPort,InstancePort,
+// BalancingType}, NetworkVolumeUpdate, AccountingTypeUpdate,
+// LoadBalancerNameUpdate. NiftyUpdateElasticLoadBalancer
+// (NiftyUpdateElasticLoadBalancerRequest) has only the name/id,
+// NetworkVolumeUpdate, AccountingTypeUpdate and
+// ElasticLoadBalancerNameUpdate; elastic LB listeners change through
+// NiftyModifyElasticLoadBalancerAttributes. Keys outside an action's input
+// shape answer CodeUnknownParameter (allowlist.go).
 package nifcloudsim
 
 import (
