@@ -43,6 +43,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -239,7 +240,7 @@ func (s *Sim) serveAPI(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errMissing("Action"), reqID)
 		return
 	}
-	if v := p.str("Version"); v != "3.0" {
+	if v := p.str("Version"); !supportedVersion(v) {
 		writeError(w, clientErr(CodeBadVersion, "The API version '%s' is not supported; use 3.0.", v), reqID)
 		return
 	}
@@ -371,4 +372,24 @@ func (s *Sim) SetLocalInstances(ids ...string) {
 	}
 	s.settleLocked(s.now())
 	s.syncLocalLocked()
+}
+
+// supportedVersion: Version is an optional common parameter (docs.nifcloud.com
+// cp/api/authenticate.htm marks it not required and shows 1.7); NIFCLOUD's
+// SDK sends 3.0. Absent or any x.y from 1.0 to 3.0 is accepted; the
+// simulator answers every version alike.
+func supportedVersion(v string) bool {
+	if v == "" {
+		return true
+	}
+	major, minor, ok := strings.Cut(v, ".")
+	if !ok || len(major) != 1 || major < "1" || major > "3" || minor == "" {
+		return false
+	}
+	for _, c := range minor {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return major != "3" || strings.Trim(minor, "0") == ""
 }

@@ -80,9 +80,17 @@ func TestRequestShapeErrors(t *testing.T) {
 	h := newHarness(t, Options{})
 	h.fail(http.StatusBadRequest, CodeUnknownAction, "TerminateEverything")
 	f := form("DescribeInstances")
-	f.Set("Version", "2.0")
+	f.Set("Version", "4.0")
 	resp, body := h.post(f)
 	checkError(t, resp, body, http.StatusBadRequest, CodeBadVersion)
+	// Version is optional and older versions are documented (1.7).
+	for _, v := range []string{"", "1.7", "2.0"} {
+		f = form("DescribeInstances")
+		f.Set("Version", v)
+		if resp, body = h.post(f); resp.StatusCode != http.StatusOK {
+			t.Errorf("Version %q: HTTP %d %s", v, resp.StatusCode, body)
+		}
+	}
 	f = url.Values{"Version": {"3.0"}}
 	resp, body = h.post(f)
 	checkError(t, resp, body, http.StatusBadRequest, CodeMissingParameter)
