@@ -112,6 +112,12 @@ func TestElasticLBLifecycleWithSecurityGroups(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("elb update calls: %v", e.sim.Controls().Counts())
+	// Listener changes (balancing type, instance port) go through
+	// NiftyModifyElasticLoadBalancerAttributes: the model's
+	// NiftyUpdateElasticLoadBalancerRequest has no listener members.
+	if c := e.sim.Controls().Counts(); c["NiftyUpdateElasticLoadBalancer"] != 0 || c["NiftyModifyElasticLoadBalancerAttributes"] == 0 {
+		t.Errorf("listener update calls = %v, want NiftyModifyElasticLoadBalancerAttributes only", c)
+	}
 	s = e.state()
 	elb = s.ElasticLBs[name]
 	var got []string
