@@ -126,7 +126,10 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Clients, error
 	if err != nil {
 		return nil, fmt.Errorf("openstack client: invalid auth-url: %w", err)
 	}
-	provider.HTTPClient = http.Client{Transport: tr}
+	tr.Secrets = secretsOf(g)
+	// Timeout bounds the whole call including the body read; CheckRedirect
+	// keeps tokens on the configured hosts.
+	provider.HTTPClient = http.Client{Transport: tr, CheckRedirect: checkRedirect, Timeout: overallTimeout(tr)}
 	ua := opts.UserAgent
 	if ua == "" {
 		ua = "kumo/" + version.Version
@@ -165,6 +168,19 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Clients, error
 		logger.Info("WARNING: load-balancer (Octavia) endpoint unusable", "err", c.LoadBalancerErr)
 	}
 	return c, nil
+}
+
+func secretsOf(g *config.Global) []string {
+	return []string{g.Password.Reveal(), g.ApplicationCredentialSecret.Reveal(), g.TrusteePassword.Reveal(), g.Token.Reveal()}
+}
+
+// overallTimeout allows every retry its attempt timeout; 0 (no attempt
+// timeout) leaves the context as the only bound.
+func overallTimeout(tr *Transport) time.Duration {
+	if tr.AttemptTimeout <= 0 {
+		return 0
+	}
+	return time.Duration(tr.MaxRetries+1)*tr.AttemptTimeout + 2*time.Minute
 }
 
 func endpointType(g *config.Global) string {

@@ -43,6 +43,11 @@ type Transport struct {
 	// MaxRetryAfter is the longest Retry-After honoured; a longer one is
 	// returned to the caller instead of sleeping. 0 means 60s.
 	MaxRetryAfter time.Duration
+	// MaxBodyBytes caps each response body; 0 means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// Secrets are redacted from error bodies (password, app credential
+	// secret, token); the exchange's own tokens are always redacted.
+	Secrets []string
 }
 
 // DefaultBackoff is the retry backoff used when the server sends no
@@ -71,6 +76,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	name := RequestName(req.Method, req.URL.Path, peekAction(req))
 	path := req.URL.Path
 	canRewind := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+	if err := checkPath(req.URL); err != nil {
+		closeBody(req)
+		return nil, err
+	}
 	maxRetryAfter := t.MaxRetryAfter
 	if maxRetryAfter <= 0 {
 		maxRetryAfter = 60 * time.Second
@@ -155,6 +164,16 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			retry, reason, delay = true, strconv.Itoa(status), t.Backoff.Delay(attempt)
 		}
 		if !retry {
+			if resp != nil {
+				limit := t.MaxBodyBytes
+				if limit <= 0 {
+					limit = DefaultMaxBodyBytes
+				}
+				resp.Body = &limitedBody{rc: resp.Body, left: limit, limit: limit}
+				if resp.StatusCode >= 400 {
+					t.scrubErrorBody(req, resp)
+				}
+			}
 			if resp != nil && t.AttemptTimeout > 0 {
 				resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
 			} else {
