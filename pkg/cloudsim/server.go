@@ -63,7 +63,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 				return nil, err
 			}
 		}
-		url, err := s.serve(ctx, cfg.NIFCLOUDListen, sim.Handler())
+		url, err := s.serve(ctx, cfg.NIFCLOUDListen, simcore.HostileMiddleware(controls, simcore.DialectNIFCLOUD, nifcloudsim.AdminPrefix, sim.Handler()))
 		if err != nil {
 			return nil, err
 		}
@@ -93,7 +93,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 				return nil, err
 			}
 		}
-		url, err := s.serve(ctx, cfg.OpenStackListen, sim.Handler())
+		url, err := s.serve(ctx, cfg.OpenStackListen, simcore.HostileMiddleware(controls, simcore.DialectOpenStack, openstacksim.AdminPrefix, sim.Handler()))
 		if err != nil {
 			s.Close()
 			return nil, err

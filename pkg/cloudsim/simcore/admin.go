@@ -12,6 +12,7 @@ import (
 //	POST counters/reset  zero the counters
 //	GET/PUT faults       FaultConfig as JSON
 //	GET/PUT latency      LatencyConfig as JSON
+//	GET/PUT hostile      HostileConfig as JSON (see HostileMiddleware)
 func AdminHandler(prefix string, c *Controls) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+prefix+"counters", func(w http.ResponseWriter, r *http.Request) {
@@ -44,6 +45,18 @@ func AdminHandler(prefix string, c *Controls) http.Handler {
 		}
 		c.SetLatency(l)
 		WriteJSON(w, http.StatusOK, l)
+	})
+	mux.HandleFunc("GET "+prefix+"hostile", func(w http.ResponseWriter, r *http.Request) {
+		WriteJSON(w, http.StatusOK, c.Hostile())
+	})
+	mux.HandleFunc("PUT "+prefix+"hostile", func(w http.ResponseWriter, r *http.Request) {
+		var h HostileConfig
+		if err := json.NewDecoder(r.Body).Decode(&h); err != nil {
+			http.Error(w, "bad hostile config: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		c.SetHostile(h)
+		WriteJSON(w, http.StatusOK, h)
 	})
 	return mux
 }

@@ -63,6 +63,7 @@ type Controls struct {
 	faultsHit map[string]int64
 	faults    FaultConfig
 	latency   LatencyConfig
+	hostile   HostileConfig
 	rng       *rand.Rand
 }
 
