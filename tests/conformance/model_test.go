@@ -34,7 +34,7 @@ func loadModel(t *testing.T) *smithy.Model {
 	for {
 		p := filepath.Join(dir, specRel)
 		if f, err := os.Open(p); err == nil {
-			defer f.Close()
+			defer func() { _ = f.Close() }() // opened read-only
 			m, err := smithy.Parse(f)
 			if err != nil {
 				t.Fatalf("parsing %s: %v", p, err)
@@ -53,7 +53,7 @@ func loadModel(t *testing.T) *smithy.Model {
 	if err != nil {
 		t.Fatalf("%s not found in any parent of the test directory and %s missing: %v", specRel, vendoredSpec, err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // opened read-only
 	t.Logf("%s not found in a parent directory; using %s", specRel, vendoredSpec)
 	m, err := smithy.Parse(f)
 	if err != nil {

@@ -70,7 +70,7 @@ func TestSimulatorAllowList(t *testing.T) {
 				t.Fatal(err)
 			}
 			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
+			_ = resp.Body.Close() // read-only body, fully read or discarded
 			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), nifcloudsim.CodeUnknownParameter) {
 				t.Errorf("bogus key: HTTP %d %s, want 400 %s", resp.StatusCode, body, nifcloudsim.CodeUnknownParameter)
 			}
@@ -93,7 +93,7 @@ func (b *bodyRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
 		return resp, err
 	}
 	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_ = resp.Body.Close() // read-only body, fully read or discarded
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	if resp.StatusCode/100 == 2 {
 		b.mu.Lock()
@@ -255,7 +255,7 @@ func TestSimulatorTimestamp(t *testing.T) {
 				t.Fatal(err)
 			}
 			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
+			_ = resp.Body.Close() // read-only body, fully read or discarded
 			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "Timestamp") {
 				t.Errorf("HTTP %d %s, want 400 naming Timestamp", resp.StatusCode, body)
 			}

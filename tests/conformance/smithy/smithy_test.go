@@ -29,7 +29,7 @@ func TestParseKnownShapes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // opened read-only
 	m, err := Parse(f)
 	if err != nil {
 		t.Fatal(err)
