@@ -40,10 +40,12 @@ const (
 
 // Defaults applied by New to zero Config fields.
 const (
-	DefaultTimeout     = 30 * time.Second
-	DefaultQPS         = 10.0
-	DefaultBurst       = 20
-	DefaultMaxAttempts = 5
+	DefaultTimeout = 30 * time.Second
+	// DefaultTotalTimeout bounds one call with its retries.
+	DefaultTotalTimeout = 90 * time.Second
+	DefaultQPS          = 10.0
+	DefaultBurst        = 20
+	DefaultMaxAttempts  = 5
 	// EndpointTemplate is the public endpoint; %s is the region.
 	EndpointTemplate = "https://%s.computing.api.nifcloud.com/api/"
 	redacted         = "<redacted>"
@@ -79,6 +81,9 @@ type Config struct {
 	HTTPClient *http.Client
 	// Timeout bounds each attempt (default 30s); the caller's ctx bounds all.
 	Timeout time.Duration
+	// TotalTimeout bounds one call including retries and backoff (default
+	// 90s; negative: only ctx bounds it).
+	TotalTimeout time.Duration
 	// QPS and Burst configure the client-side token bucket (default 10/20).
 	// A negative QPS disables rate limiting.
 	QPS   float64

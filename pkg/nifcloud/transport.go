@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"sort"
@@ -23,8 +22,6 @@ import (
 const (
 	// CloudName is the "cloud" label of the metrics.
 	CloudName = "nifcloud"
-	// maxResponseBytes bounds a response body read into memory.
-	maxResponseBytes = 32 << 20
 	// maxRetryAfter caps a server's Retry-After hint.
 	maxRetryAfter    = 5 * time.Minute
 	defaultUserAgent = "kumo-nifcloud"
@@ -52,6 +49,9 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
 	}
+	if cfg.TotalTimeout == 0 {
+		cfg.TotalTimeout = DefaultTotalTimeout
+	}
 	if cfg.QPS == 0 {
 		cfg.QPS = DefaultQPS
 	}
@@ -73,8 +73,10 @@ func New(cfg Config) (*Client, error) {
 	hc := cfg.HTTPClient
 	if hc == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.ResponseHeaderTimeout = cfg.Timeout
 		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cfg.InsecureSkipVerify} //nolint:gosec // opt-in for test endpoints
-		hc = &http.Client{Transport: tr}
+		// Redirects are never followed: a signed POST must not go elsewhere.
+		hc = &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
 	c := &Client{cfg: cfg, endpoint: ep, httpClient: hc}
 	if cfg.QPS > 0 {
@@ -119,6 +121,12 @@ func (c *Client) call(ctx context.Context, f *Form, out any) error {
 	logger := klog.FromContext(ctx).WithValues("cloud", CloudName, "action", action)
 	if v := logger.V(5); v.Enabled() {
 		v.Info("NIFCLOUD API request", "params", loggableParams(f.Values()))
+	}
+	if c.cfg.TotalTimeout > 0 {
+		// Bounds all attempts and backoffs of one call, whatever ctx allows.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.cfg.TotalTimeout)
+		defer cancel()
 	}
 	var lastErr error
 	for attempt := 1; ; attempt++ {
@@ -207,11 +215,11 @@ func (c *Client) send(ctx context.Context, action string, f *Form) (int, http.He
 		return 0, nil, nil, &transportError{action: action, err: stripURL(err)}
 	}
 	defer func() { _ = resp.Body.Close() }() // read-only body; read errors are reported below
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	body, err := readCapped(resp.Body, maxBodyBytes)
 	if err != nil {
 		return resp.StatusCode, resp.Header, nil, &transportError{action: action, err: stripURL(err)}
 	}
-	return resp.StatusCode, resp.Header, body, nil
+	return resp.StatusCode, resp.Header, redactBody(body, vals, c.cfg.SecretAccessKey), nil
 }
 
 // canceled builds the error returned when the caller's context ends; it
