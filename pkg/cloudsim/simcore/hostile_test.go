@@ -41,7 +41,7 @@ func TestHostileEchoCarriesSecrets(t *testing.T) {
 			t.Fatal(err)
 		}
 		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		_ = resp.Body.Close() // read-only body
 		for _, want := range []string{"AccessKeyId=AK", "Signature=SIG", "X-Auth-Token: TOK"} {
 			if !strings.Contains(string(b), want) {
 				t.Errorf("dialect %d: echo body lacks %q: %s", d, want, b)
