@@ -95,7 +95,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Clients, error
 		}
 	}
 	if g.TLSInsecure {
-		logger.Info("WARNING: TLS certificate verification of the OpenStack APIs is disabled ([Global] tls-insecure=true); credentials can be intercepted", "authURL", g.AuthURL)
+		logger.Info("WARNING: TLS certificate verification of the OpenStack APIs is disabled ([Global] tls-insecure=true); credentials can be intercepted", "authURL", config.RedactURL(g.AuthURL))
 	}
 	tr := &Transport{Base: base, Metrics: opts.Metrics, Backoff: DefaultBackoff}
 	switch {
@@ -124,6 +124,10 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Clients, error
 
 	provider, err := openstack.NewClient(g.AuthURL)
 	if err != nil {
+		if config.RedactURL(g.AuthURL) != g.AuthURL {
+			// the underlying error may quote the URL, userinfo included
+			return nil, fmt.Errorf("openstack client: invalid auth-url %s", config.RedactURL(g.AuthURL))
+		}
 		return nil, fmt.Errorf("openstack client: invalid auth-url: %w", err)
 	}
 	tr.Secrets = secretsOf(g)
@@ -143,7 +147,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Clients, error
 		err = openstack.Authenticate(ctx, provider, ao)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("openstack client: authentication at %s failed: %w", g.AuthURL, err)
+		return nil, fmt.Errorf("openstack client: authentication at %s failed: %w", config.RedactURL(g.AuthURL), err)
 	}
 
 	eo := gophercloud.EndpointOpts{Region: g.Region, Availability: gophercloud.Availability(endpointType(g))}

@@ -107,6 +107,18 @@ type Global struct {
 // String renders the section with secrets redacted.
 func (g Global) String() string { return toJSON(g) }
 
+// GoString keeps %#v from bypassing the redaction.
+func (g Global) GoString() string { return "config.Global" + g.String() }
+
+// MarshalJSON renders the section with secrets and auth-url userinfo
+// redacted.
+func (g Global) MarshalJSON() ([]byte, error) {
+	type plain Global
+	p := plain(g)
+	p.AuthURL = RedactURL(p.AuthURL)
+	return marshalNoEscape(p)
+}
+
 // LoadBalancer is the [LoadBalancer] section (Octavia).
 type LoadBalancer struct {
 	Enabled                        bool              `json:"enabled"`

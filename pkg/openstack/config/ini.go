@@ -17,6 +17,16 @@ type iniEntry struct {
 	rawKey   string // as written
 	value    string
 	hasValue bool // false for a bare "key" (gcfg: boolean true)
+	// afterSecret is the raw name of the secret key assigned by the
+	// previous entry, when there is one: this line may then be a wrapped
+	// part of that secret value, so its text must not appear in errors.
+	afterSecret string
+}
+
+// isSecretKey reports whether a key's value must never appear in messages.
+func isSecretKey(key string) bool {
+	k := strings.ToLower(key)
+	return strings.Contains(k, "password") || strings.Contains(k, "secret") || strings.Contains(k, "token")
 }
 
 // lexINI splits data into section headers and assignments, following the
@@ -33,17 +43,28 @@ func lexINI(name string, data []byte) ([]iniEntry, error) {
 		lines[i] = strings.TrimSuffix(lines[i], "\r")
 	}
 	var out []iniEntry
+	prevSecret := "" // raw name of the secret key assigned by the previous entry
 	for i := 0; i < len(lines); i++ {
 		lineNo := i + 1
 		l := strings.TrimLeft(lines[i], " \t\v\f")
 		if l == "" || l[0] == '#' || l[0] == ';' {
 			continue
 		}
+		// A line following a secret assignment may be a wrapped part of the
+		// secret: describe problems without echoing its text.
+		hint := ""
+		if prevSecret != "" {
+			hint = fmt.Sprintf(" (line follows %s; text not shown in case it is part of a wrapped secret value)", prevSecret)
+		}
 		if l[0] == '[' {
 			e, err := lexHeader(l)
 			if err != nil {
+				if prevSecret != "" {
+					return nil, fmt.Errorf("%s:%d: invalid section header%s", name, lineNo, hint)
+				}
 				return nil, fmt.Errorf("%s:%d: %s", name, lineNo, err)
 			}
+			prevSecret = ""
 			e.line = lineNo
 			out = append(out, e)
 			continue
@@ -54,24 +75,35 @@ func lexINI(name string, data []byte) ([]iniEntry, error) {
 			j++
 		}
 		if j == 0 {
-			return nil, fmt.Errorf("%s:%d: invalid key name %q", name, lineNo, truncate(l, 40))
+			// The line's text is never echoed: it may be a wrapped secret.
+			return nil, fmt.Errorf("%s:%d: invalid line: expected a [section] header or a key = value assignment%s", name, lineNo, hint)
 		}
 		rawKey := l[:j]
 		rest := strings.TrimLeft(l[j:], " \t\v\f")
-		e := iniEntry{line: lineNo, key: strings.ToLower(rawKey), rawKey: rawKey}
+		e := iniEntry{line: lineNo, key: strings.ToLower(rawKey), rawKey: rawKey, afterSecret: prevSecret}
 		switch {
 		case rest == "" || rest[0] == '#' || rest[0] == ';':
 			// bare key: boolean true in gcfg
 		case rest[0] == '=':
-			v, consumed, err := lexValue(lines, i, rest[1:])
+			v, consumed, err := lexValue(lines, i, rest[1:], isSecretKey(rawKey))
 			if err != nil {
+				if prevSecret != "" {
+					return nil, fmt.Errorf("%s:%d: invalid value%s", name, lineNo, hint)
+				}
 				return nil, fmt.Errorf("%s:%d: %s: %s", name, lineNo, rawKey, err)
 			}
 			i += consumed
 			e.value = v
 			e.hasValue = true
 		default:
+			if prevSecret != "" {
+				return nil, fmt.Errorf("%s:%d: invalid line: expected key = value%s", name, lineNo, hint)
+			}
 			return nil, fmt.Errorf("%s:%d: invalid character after key %q (expected '=')", name, lineNo, rawKey)
+		}
+		prevSecret = ""
+		if isSecretKey(rawKey) {
+			prevSecret = rawKey
 		}
 		out = append(out, e)
 	}
@@ -148,7 +180,8 @@ func lexHeader(l string) (iniEntry, error) {
 // lexValue parses a value starting in rest (the text after '=' on line
 // lines[idx]); it returns the value and how many extra lines were consumed
 // by backslash continuations.
-func lexValue(lines []string, idx int, rest string) (string, int, error) {
+// secret suppresses any part of the value in error messages.
+func lexValue(lines []string, idx int, rest string, secret bool) (string, int, error) {
 	var out strings.Builder
 	pending := "" // unquoted whitespace not yet known to be interior
 	started := false
@@ -189,6 +222,9 @@ func lexValue(lines []string, idx int, rest string) (string, int, error) {
 				case '"':
 					out.WriteByte('"')
 				default:
+					if secret {
+						return "", 0, fmt.Errorf("invalid escape sequence")
+					}
 					return "", 0, fmt.Errorf("invalid escape sequence \\%c", s[p+1])
 				}
 				p += 2

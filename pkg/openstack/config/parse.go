@@ -160,7 +160,13 @@ func init() {
 
 	sections = map[string]*sectionDef{
 		"global": {display: "Global", sub: 1, keys: map[string]setter{
-			"auth-url":                      gstr(func(g *Global) *string { return &g.AuthURL }),
+			"auth-url": g(func(gl *Global, v value) error {
+				if hasUserinfo(v.s) {
+					return errors.New("must not contain user credentials (user:password@); put them in username/password or application-credential-* instead (value not shown)")
+				}
+				gl.AuthURL = v.s
+				return nil
+			}),
 			"username":                      gstr(func(g *Global) *string { return &g.Username }),
 			"user-id":                       gstr(func(g *Global) *string { return &g.UserID }),
 			"password":                      gsec(func(g *Global) *Secret { return &g.Password }),
@@ -398,15 +404,28 @@ func (c *Config) parseInto(name string, data []byte) error {
 			}
 			continue
 		}
+		set := (setter)(nil)
+		if cur != nil {
+			set = cur.keys[e.key]
+		}
+		if set == nil && e.afterSecret != "" {
+			// The "key" may be a wrapped part of the previous secret value:
+			// never echo it.
+			return &ParseError{File: name, Line: e.line, Section: display,
+				Msg: fmt.Sprintf("unexpected line after %s (text not shown in case it is part of a wrapped secret value; a value must fit on one line or end lines with '\\')", e.afterSecret)}
+		}
 		if cur == nil {
 			return &ParseError{File: name, Line: e.line, Key: e.rawKey, Msg: "key outside of any section"}
 		}
-		set := cur.keys[e.key]
 		if set == nil {
 			return &ParseError{File: name, Line: e.line, Section: display, Key: e.rawKey, Msg: "unknown key"}
 		}
 		if err := set(c, sub, value{s: e.value, set: e.hasValue}); err != nil {
-			return &ParseError{File: name, Line: e.line, Section: display, Key: e.key, Msg: err.Error()}
+			msg := err.Error()
+			if isSecretKey(e.key) {
+				msg = "invalid value (not shown: secret)"
+			}
+			return &ParseError{File: name, Line: e.line, Section: display, Key: e.key, Msg: msg}
 		}
 		c.noteKey(display, e.key, e.value)
 	}
@@ -566,7 +585,10 @@ func (g *Global) validate(file, section string) error {
 	}
 	u, err := url.Parse(g.AuthURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fail("auth-url", fmt.Sprintf("invalid URL %q (want http(s)://host[:port]/[v3])", g.AuthURL))
+		return fail("auth-url", fmt.Sprintf("invalid URL %q (want http(s)://host[:port]/[v3])", RedactURL(g.AuthURL)))
+	}
+	if hasUserinfo(g.AuthURL) {
+		return fail("auth-url", "must not contain user credentials (user:password@) (value not shown)")
 	}
 	if (g.CertFile == "") != (g.KeyFile == "") {
 		return fail("cert-file", "cert-file and key-file must be set together")
@@ -613,4 +635,39 @@ func (g *Global) validate(file, section string) error {
 		return fail("project-name", "requires project-domain-name, project-domain-id, domain-name or domain-id")
 	}
 	return nil
+}
+
+// hasUserinfo reports whether the URL s carries (or may carry) userinfo.
+func hasUserinfo(s string) bool {
+	u, err := url.Parse(strings.TrimSpace(s))
+	if err != nil {
+		return strings.Contains(s, "@")
+	}
+	return u.User != nil
+}
+
+// RedactURL returns s with any userinfo replaced by "***" (user:***@ when a
+// password is present, ***@ otherwise). An unparseable URL containing '@' is
+// replaced as a whole, since its userinfo cannot be located reliably.
+func RedactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		if strings.Contains(s, "@") {
+			return "<unparseable URL, not shown>"
+		}
+		return s
+	}
+	if u.User == nil {
+		return s
+	}
+	ui := "***"
+	if _, ok := u.User.Password(); ok {
+		ui = url.User(u.User.Username()).String() + ":***"
+	}
+	u.User = nil
+	out := u.String()
+	if i := strings.Index(out, "//"); i >= 0 {
+		return out[:i+2] + ui + "@" + out[i+2:]
+	}
+	return out
 }
