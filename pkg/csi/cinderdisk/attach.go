@@ -26,6 +26,9 @@ func publishContext(device string) map[string]string {
 // os-volume_attachments and waits until Cinder reports the volume in-use
 // on the server.
 func (b *Backend) AttachDisk(ctx context.Context, diskID, nodeID string) (map[string]string, error) {
+	if err := checkIDs("volume_id", diskID, "node_id", nodeID); err != nil {
+		return nil, err
+	}
 	logger := klog.FromContext(ctx).WithValues("volumeID", diskID, "nodeID", nodeID)
 	// A volume still being created, detached or extended cannot be
 	// attached yet: wait for it to settle first.
@@ -43,6 +46,9 @@ func (b *Backend) AttachDisk(ctx context.Context, diskID, nodeID string) (map[st
 	if v.Status != volAvailable {
 		return nil, fmt.Errorf("volume %s is %q; only available volumes can be attached: %w", diskID, v.Status, backend.ErrFailedPrecondition)
 	}
+	// Held until the attachment shows, so the next count includes it.
+	unlock := b.attachLocks.lock(nodeID)
+	defer unlock()
 	if err := b.checkAttachLimit(ctx, nodeID); err != nil {
 		return nil, err
 	}
@@ -86,6 +92,9 @@ func (b *Backend) AttachDisk(ctx context.Context, diskID, nodeID string) (map[st
 // DetachDisk implements backend.Disks: it detaches through Nova and waits
 // until Cinder no longer lists the attachment.
 func (b *Backend) DetachDisk(ctx context.Context, diskID, nodeID string) error {
+	if err := checkIDs("volume_id", diskID, "node_id", nodeID); err != nil {
+		return err
+	}
 	logger := klog.FromContext(ctx).WithValues("volumeID", diskID, "nodeID", nodeID)
 	v, err := b.waitSettled(ctx, diskID)
 	if err != nil {
@@ -153,6 +162,9 @@ func otherNodes(v *volumes.Volume, node string) []string {
 
 // NodeExists implements backend.Disks: the node ID is a Nova server ID.
 func (b *Backend) NodeExists(ctx context.Context, nodeID string) (bool, error) {
+	if err := checkIDs("node_id", nodeID); err != nil {
+		return false, err
+	}
 	_, err := servers.Get(ctx, b.compute, nodeID).Extract()
 	switch {
 	case err == nil:

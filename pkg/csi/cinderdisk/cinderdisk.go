@@ -79,6 +79,8 @@ type Backend struct {
 	watcher *volumeWatcher
 	// types checks the "type" parameter before a create.
 	types *volumeTypes
+	// attachLocks guards the attach-limit check per server.
+	attachLocks nodeLocks
 }
 
 var (

@@ -19,6 +19,9 @@ import (
 // snapshot is available. Parameters: "force-create" snapshots in-use
 // volumes; "type=backup" is not supported.
 func (b *Backend) CreateSnapshot(ctx context.Context, name, sourceVolumeID string, params backend.Parameters) (*backend.Snapshot, error) {
+	if err := checkIDs("source_volume_id", sourceVolumeID); err != nil {
+		return nil, err
+	}
 	if t := params.Get(profile.CinderSnapshotParamType); t != "" && t != profile.CinderSnapshotTypeSnapshot {
 		return nil, fmt.Errorf("snapshot parameter %q: %q is not supported by kumo (only %q): %w",
 			profile.CinderSnapshotParamType, t, profile.CinderSnapshotTypeSnapshot, backend.ErrInvalidArgument)
@@ -69,6 +72,9 @@ func (b *Backend) cleanupSnapshot(ctx context.Context, id string) {
 // DeleteSnapshot implements backend.Snapshots and waits until the
 // snapshot is gone (Cinder refuses to delete a volume with snapshots).
 func (b *Backend) DeleteSnapshot(ctx context.Context, id string) error {
+	if err := checkIDs("snapshot_id", id); err != nil {
+		return err
+	}
 	err := snapshots.Delete(ctx, b.block, id).ExtractErr()
 	if err != nil && httpStatus(err) == http.StatusBadRequest {
 		s, gerr := snapshots.Get(ctx, b.block, id).Extract()
@@ -94,6 +100,9 @@ func (b *Backend) DeleteSnapshot(ctx context.Context, id string) error {
 
 // GetSnapshot implements backend.Snapshots.
 func (b *Backend) GetSnapshot(ctx context.Context, id string) (*backend.Snapshot, error) {
+	if err := checkIDs("snapshot_id", id); err != nil {
+		return nil, err
+	}
 	s, err := snapshots.Get(ctx, b.block, id).Extract()
 	if err != nil {
 		return nil, apiError(err, "getting snapshot %s", id)
@@ -128,6 +137,9 @@ func (b *Backend) FindSnapshotByName(ctx context.Context, name string) (*backend
 
 // ListSnapshots implements backend.Snapshots; paging as in ListDisks.
 func (b *Backend) ListSnapshots(ctx context.Context, sourceVolumeID string, maxEntries int, token string) ([]*backend.Snapshot, string, error) {
+	if err := checkIDs("source_volume_id", sourceVolumeID); err != nil {
+		return nil, "", err
+	}
 	var out []*backend.Snapshot
 	next := ""
 	pager := snapshots.List(b.block, snapshots.ListOpts{VolumeID: sourceVolumeID, Limit: maxEntries, Marker: token})

@@ -20,6 +20,9 @@ import (
 // deleted again so that nothing leaks. The driver looks the name up first
 // (under its in-flight lock), so no second lookup is made here.
 func (b *Backend) CreateDisk(ctx context.Context, req backend.CreateRequest) (*backend.Disk, error) {
+	if err := checkIDs("volume_content_source volume_id", req.SourceVolumeID, "volume_content_source snapshot_id", req.SourceSnapshotID); err != nil {
+		return nil, err
+	}
 	logger := klog.FromContext(ctx)
 	opts := b.createOpts(req)
 	// An unknown type is refused before anything is created.
@@ -82,6 +85,9 @@ func (b *Backend) cleanupVolume(ctx context.Context, id string) {
 // DeleteDisk implements backend.Disks and waits until the volume is gone,
 // so that its source snapshot or volume can be deleted right after.
 func (b *Backend) DeleteDisk(ctx context.Context, id string) error {
+	if err := checkIDs("volume_id", id); err != nil {
+		return err
+	}
 	err := volumes.Delete(ctx, b.block, id, nil).ExtractErr()
 	if err != nil && httpStatus(err) == http.StatusBadRequest {
 		// Cinder refuses: explain why, or wait if it is already deleting.
@@ -107,6 +113,9 @@ func (b *Backend) DeleteDisk(ctx context.Context, id string) error {
 
 // GetDisk implements backend.Disks.
 func (b *Backend) GetDisk(ctx context.Context, id string) (*backend.Disk, error) {
+	if err := checkIDs("volume_id", id); err != nil {
+		return nil, err
+	}
 	v, err := volumes.Get(ctx, b.block, id).Extract()
 	if err != nil {
 		return nil, apiError(err, "getting volume %s", id)
@@ -180,6 +189,9 @@ func (b *Backend) ListDisks(ctx context.Context, maxEntries int, token string) (
 // ExpandDisk implements backend.Disks (os-extend, microversion 3.42 for
 // attached volumes) and waits until the new size is in place.
 func (b *Backend) ExpandDisk(ctx context.Context, id string, newSizeBytes int64) (int64, error) {
+	if err := checkIDs("volume_id", id); err != nil {
+		return 0, err
+	}
 	v, err := b.waitSettled(ctx, id)
 	if err != nil {
 		return 0, err

@@ -56,8 +56,8 @@ func cinderLinks(volumeID string) []string {
 // FindDevice implements backend.DeviceFinder. The publish context is not
 // needed: Nova's device name is only a hint.
 func (f *Cinder) FindDevice(ctx context.Context, volumeID string, _ map[string]string) (string, error) {
-	if volumeID == "" {
-		return "", fmt.Errorf("empty volume ID: %w", backend.ErrInvalidArgument)
+	if err := f.ValidateVolumeID(volumeID); err != nil {
+		return "", err
 	}
 	rescan := func(ctx context.Context) {
 		rescanSCSIHosts(ctx, f.opts)
@@ -119,4 +119,19 @@ func serialMatches(serial, volumeID string) bool {
 // itself).
 func (f *Cinder) RescanDevice(_ context.Context, devicePath string) error {
 	return rescanDevice(f.opts, devicePath)
+}
+
+// ValidateVolumeID implements backend.VolumeIDValidator. The ID is joined
+// into a /dev/disk/by-id path, so only [A-Za-z0-9_-] is accepted ("x/../../
+// ../dev/loop0" would name an arbitrary device).
+func (f *Cinder) ValidateVolumeID(id string) error {
+	if id == "" || len(id) > 64 || id[0] == '-' {
+		return fmt.Errorf("volume_id %q is not a valid Cinder volume ID: %w", id, backend.ErrInvalidArgument)
+	}
+	for _, c := range id {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '-' || c == '_') {
+			return fmt.Errorf("volume_id %q is not a valid Cinder volume ID: %w", id, backend.ErrInvalidArgument)
+		}
+	}
+	return nil
 }

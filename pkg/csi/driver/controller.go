@@ -247,6 +247,9 @@ func (s *controllerServer) DeleteVolume(ctx context.Context, req *csi.DeleteVolu
 	if err := require("volume_id", req.GetVolumeId()); err != nil {
 		return nil, err
 	}
+	if err := s.d.checkVolumeID(req.GetVolumeId()); err != nil {
+		return nil, err
+	}
 	release, err := s.d.inflight.acquire("volume", req.GetVolumeId())
 	if err != nil {
 		return nil, err
@@ -267,6 +270,9 @@ func (s *controllerServer) DeleteVolume(ctx context.Context, req *csi.DeleteVolu
 // ValidateVolumeCapabilities confirms capabilities the cloud supports.
 func (s *controllerServer) ValidateVolumeCapabilities(ctx context.Context, req *csi.ValidateVolumeCapabilitiesRequest) (*csi.ValidateVolumeCapabilitiesResponse, error) {
 	if err := require("volume_id", req.GetVolumeId()); err != nil {
+		return nil, err
+	}
+	if err := s.d.checkVolumeID(req.GetVolumeId()); err != nil {
 		return nil, err
 	}
 	if len(req.GetVolumeCapabilities()) == 0 {
@@ -325,6 +331,9 @@ func (s *controllerServer) ControllerGetVolume(ctx context.Context, req *csi.Con
 	if err := require("volume_id", req.GetVolumeId()); err != nil {
 		return nil, err
 	}
+	if err := s.d.checkVolumeID(req.GetVolumeId()); err != nil {
+		return nil, err
+	}
 	disk, err := s.d.disks.GetDisk(ctx, req.GetVolumeId())
 	if err != nil {
 		return nil, StatusFromError(err, "getting volume")
@@ -343,6 +352,9 @@ func (s *controllerServer) ControllerExpandVolume(ctx context.Context, req *csi.
 		return nil, status.Errorf(codes.Unimplemented, "%s does not support volume expansion", d.profile.Name())
 	}
 	if err := require("volume_id", req.GetVolumeId()); err != nil {
+		return nil, err
+	}
+	if err := d.checkVolumeID(req.GetVolumeId()); err != nil {
 		return nil, err
 	}
 	if req.GetCapacityRange() == nil {

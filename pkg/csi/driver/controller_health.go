@@ -36,6 +36,9 @@ func (s *controllerServer) ControllerGetVolumeHealth(ctx context.Context, req *c
 	if err := require("volume_id", req.GetVolumeId()); err != nil {
 		return nil, err
 	}
+	if err := s.d.checkVolumeID(req.GetVolumeId()); err != nil {
+		return nil, err
+	}
 	disk, err := s.d.disks.GetDisk(ctx, req.GetVolumeId())
 	if err != nil {
 		return nil, StatusFromError(err, "getting volume")

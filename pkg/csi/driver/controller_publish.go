@@ -20,6 +20,12 @@ func (s *controllerServer) ControllerPublishVolume(ctx context.Context, req *csi
 	if err := require("volume_id", req.GetVolumeId(), "node_id", req.GetNodeId()); err != nil {
 		return nil, err
 	}
+	if err := d.checkVolumeID(req.GetVolumeId()); err != nil {
+		return nil, err
+	}
+	if err := d.checkNodeID(req.GetNodeId()); err != nil {
+		return nil, err
+	}
 	if err := d.validateCapability(req.GetVolumeCapability()); err != nil {
 		return nil, err
 	}
@@ -77,6 +83,9 @@ func otherNodes(attached []string, node string) []string {
 func (s *controllerServer) ControllerUnpublishVolume(ctx context.Context, req *csi.ControllerUnpublishVolumeRequest) (*csi.ControllerUnpublishVolumeResponse, error) {
 	d := s.d
 	if err := require("volume_id", req.GetVolumeId()); err != nil {
+		return nil, err
+	}
+	if err := d.checkVolumeID(req.GetVolumeId()); err != nil {
 		return nil, err
 	}
 	release, err := d.inflight.acquire("volume", req.GetVolumeId(), "node", req.GetNodeId())

@@ -44,6 +44,9 @@ func (s *controllerServer) CreateSnapshot(ctx context.Context, req *csi.CreateSn
 	if err := require("name", req.GetName(), "source_volume_id", req.GetSourceVolumeId()); err != nil {
 		return nil, err
 	}
+	if err := s.d.checkVolumeID(req.GetSourceVolumeId()); err != nil {
+		return nil, err
+	}
 	params, err := s.d.profile.ParseSnapshotParameters(withoutReserved(req.GetParameters()))
 	if err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "invalid snapshot parameters: %v", err)
@@ -88,6 +91,9 @@ func (s *controllerServer) DeleteSnapshot(ctx context.Context, req *csi.DeleteSn
 		return nil, err
 	}
 	if err := require("snapshot_id", req.GetSnapshotId()); err != nil {
+		return nil, err
+	}
+	if err := s.d.checkSnapshotID(req.GetSnapshotId()); err != nil {
 		return nil, err
 	}
 	release, err := s.d.inflight.acquire("snapshot", req.GetSnapshotId())
@@ -140,6 +146,9 @@ func (s *controllerServer) GetSnapshot(ctx context.Context, req *csi.GetSnapshot
 		return nil, err
 	}
 	if err := require("snapshot_id", req.GetSnapshotId()); err != nil {
+		return nil, err
+	}
+	if err := s.d.checkSnapshotID(req.GetSnapshotId()); err != nil {
 		return nil, err
 	}
 	snap, err := snaps.GetSnapshot(ctx, req.GetSnapshotId())

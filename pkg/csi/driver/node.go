@@ -78,6 +78,9 @@ func (s *nodeServer) NodePublishVolume(ctx context.Context, req *csi.NodePublish
 		"staging_target_path", req.GetStagingTargetPath()); err != nil {
 		return nil, err
 	}
+	if err := d.checkVolumeID(req.GetVolumeId()); err != nil {
+		return nil, err
+	}
 	c := req.GetVolumeCapability()
 	if err := d.validateCapability(c); err != nil {
 		return nil, err
@@ -161,6 +164,9 @@ func (s *nodeServer) NodeUnpublishVolume(ctx context.Context, req *csi.NodeUnpub
 	if err := require("volume_id", req.GetVolumeId(), "target_path", req.GetTargetPath()); err != nil {
 		return nil, err
 	}
+	if err := s.d.checkVolumeID(req.GetVolumeId()); err != nil {
+		return nil, err
+	}
 	release, err := s.d.inflight.acquire("publish", req.GetVolumeId(), req.GetTargetPath())
 	if err != nil {
 		return nil, err
@@ -178,6 +184,9 @@ func (s *nodeServer) NodeUnpublishVolume(ctx context.Context, req *csi.NodeUnpub
 func (s *nodeServer) NodeExpandVolume(ctx context.Context, req *csi.NodeExpandVolumeRequest) (*csi.NodeExpandVolumeResponse, error) {
 	d := s.d
 	if err := require("volume_id", req.GetVolumeId(), "volume_path", req.GetVolumePath()); err != nil {
+		return nil, err
+	}
+	if err := d.checkVolumeID(req.GetVolumeId()); err != nil {
 		return nil, err
 	}
 	if c := req.GetVolumeCapability(); c != nil {

@@ -21,6 +21,9 @@ func (s *nodeServer) NodeStageVolume(ctx context.Context, req *csi.NodeStageVolu
 	if err := require("volume_id", req.GetVolumeId(), "staging_target_path", req.GetStagingTargetPath()); err != nil {
 		return nil, err
 	}
+	if err := d.checkVolumeID(req.GetVolumeId()); err != nil {
+		return nil, err
+	}
 	c := req.GetVolumeCapability()
 	if err := d.validateCapability(c); err != nil {
 		return nil, err
@@ -109,6 +112,9 @@ func (s *nodeServer) NodeStageVolume(ctx context.Context, req *csi.NodeStageVolu
 func (s *nodeServer) NodeUnstageVolume(ctx context.Context, req *csi.NodeUnstageVolumeRequest) (*csi.NodeUnstageVolumeResponse, error) {
 	d := s.d
 	if err := require("volume_id", req.GetVolumeId(), "staging_target_path", req.GetStagingTargetPath()); err != nil {
+		return nil, err
+	}
+	if err := d.checkVolumeID(req.GetVolumeId()); err != nil {
 		return nil, err
 	}
 	release, err := d.inflight.acquire("stage", req.GetVolumeId())

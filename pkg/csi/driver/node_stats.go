@@ -22,6 +22,9 @@ func (s *nodeServer) NodeGetVolumeStats(ctx context.Context, req *csi.NodeGetVol
 	if err := require("volume_id", req.GetVolumeId(), "volume_path", req.GetVolumePath()); err != nil {
 		return nil, err
 	}
+	if err := d.checkVolumeID(req.GetVolumeId()); err != nil {
+		return nil, err
+	}
 	path := req.GetVolumePath()
 	fi, err := os.Stat(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -60,6 +63,9 @@ func (s *nodeServer) NodeGetVolumeStats(ctx context.Context, req *csi.NodeGetVol
 // is nothing to check and the volume is reported without adverse status.
 func (s *nodeServer) NodeGetVolumeHealth(ctx context.Context, req *csi.NodeGetVolumeHealthRequest) (*csi.NodeGetVolumeHealthResponse, error) {
 	if err := require("volume_id", req.GetVolumeId()); err != nil {
+		return nil, err
+	}
+	if err := s.d.checkVolumeID(req.GetVolumeId()); err != nil {
 		return nil, err
 	}
 	var entries []*csi.VolumeHealth_VolumeHealthEntry
