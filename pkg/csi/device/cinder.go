@@ -129,7 +129,7 @@ func (f *Cinder) ValidateVolumeID(id string) error {
 		return fmt.Errorf("volume_id %q is not a valid Cinder volume ID: %w", id, backend.ErrInvalidArgument)
 	}
 	for _, c := range id {
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '-' || c == '_') {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && c != '-' && c != '_' {
 			return fmt.Errorf("volume_id %q is not a valid Cinder volume ID: %w", id, backend.ErrInvalidArgument)
 		}
 	}
