@@ -1,36 +1,23 @@
 package cinderdisk
 
 import (
-	"fmt"
 	"sync"
 
 	"github.com/kumo-project/kumo/pkg/csi/backend"
 )
 
-// validID reports whether s can safely be put into a URL path: Cinder and
-// Nova IDs are UUIDs, so only [A-Za-z0-9_-] (no leading '-') is allowed.
-// Anything looser ("x/../<uuid>", "%2e%2e") could address another object.
-// Well-formed but unknown IDs still reach the cloud and answer NotFound, as
-// csi-sanity expects.
-func validID(s string) bool {
-	if s == "" || len(s) > 64 || s[0] == '-' {
-		return false
-	}
-	for _, c := range s {
-		if (c < '0' || c > '9') && (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && c != '-' && c != '_' {
-			return false
-		}
-	}
-	return true
-}
-
-// checkIDs refuses IDs that are not UUIDs before they reach a URL path
-// ("x/../<uuid>" would otherwise address another object). Pairs are
-// field name, value; empty values are skipped (optional fields).
+// checkIDs refuses IDs that are not UUIDs before they reach a URL path:
+// Cinder and Nova IDs are UUIDs, so only backend.PathSafeID forms are
+// allowed; anything looser ("x/../<uuid>", "%2e%2e") could address another
+// object. Well-formed but unknown IDs still reach the cloud and answer
+// NotFound, as csi-sanity expects. Pairs are field name, value; empty
+// values are skipped (optional fields).
 func checkIDs(pairs ...string) error {
 	for i := 0; i+1 < len(pairs); i += 2 {
-		if v := pairs[i+1]; v != "" && !validID(v) {
-			return fmt.Errorf("%s %q is not a valid ID: %w", pairs[i], v, backend.ErrInvalidArgument)
+		if v := pairs[i+1]; v != "" {
+			if err := backend.CheckPathSafeID(pairs[i], v, "ID", backend.MaxPathSafeIDLen); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

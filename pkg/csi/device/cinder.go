@@ -59,6 +59,12 @@ func (f *Cinder) FindDevice(ctx context.Context, volumeID string, _ map[string]s
 	if err := f.ValidateVolumeID(volumeID); err != nil {
 		return "", err
 	}
+	return f.find(ctx, volumeID)
+}
+
+// find searches the by-id links of volumeID, which must be valid: it is
+// joined into paths below /dev unchecked.
+func (f *Cinder) find(ctx context.Context, volumeID string) (string, error) {
 	rescan := func(ctx context.Context) {
 		rescanSCSIHosts(ctx, f.opts)
 		udevTrigger(ctx, f.opts)
@@ -125,13 +131,5 @@ func (f *Cinder) RescanDevice(_ context.Context, devicePath string) error {
 // into a /dev/disk/by-id path, so only [A-Za-z0-9_-] is accepted ("x/../../
 // ../dev/loop0" would name an arbitrary device).
 func (f *Cinder) ValidateVolumeID(id string) error {
-	if id == "" || len(id) > 64 || id[0] == '-' {
-		return fmt.Errorf("volume_id %q is not a valid Cinder volume ID: %w", id, backend.ErrInvalidArgument)
-	}
-	for _, c := range id {
-		if (c < '0' || c > '9') && (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && c != '-' && c != '_' {
-			return fmt.Errorf("volume_id %q is not a valid Cinder volume ID: %w", id, backend.ErrInvalidArgument)
-		}
-	}
-	return nil
+	return backend.CheckPathSafeID("volume_id", id, "Cinder volume ID", backend.MaxPathSafeIDLen)
 }

@@ -9,16 +9,18 @@ import (
 	"github.com/kumo-project/kumo/pkg/nifcloud"
 )
 
-// volumeIDForm is what NIFCLOUD accepts as a VolumeId. Anything else can
-// only fail at the API, so it is refused before any call.
-var volumeIDForm = regexp.MustCompile(`^[0-9A-Za-z_-]{1,32}$`)
+// maxVolumeIDLen is the longest VolumeId NIFCLOUD accepts.
+const maxVolumeIDLen = 32
 
 // kumoIDForm is the form of VolumeIDFor: only such disks were made by kumo.
 var kumoIDForm = regexp.MustCompile(`^kumo[0-9a-f]{28}$`)
 
-// validateVolumeID refuses an ID NIFCLOUD cannot have, naming the CSI field.
+// validateVolumeID refuses an ID NIFCLOUD cannot have, naming the CSI
+// field: NIFCLOUD accepts 1-32 of [0-9A-Za-z_-] as a VolumeId (a leading
+// '-' included, so backend.IDChars rather than backend.PathSafeID).
+// Anything else can only fail at the API, so it is refused before any call.
 func validateVolumeID(id string) error {
-	if !volumeIDForm.MatchString(id) {
+	if !backend.IDChars(id, maxVolumeIDLen) {
 		return fmt.Errorf("volume_id %q is not a NIFCLOUD volume ID (1-32 of 0-9A-Za-z_-): %w", id, backend.ErrInvalidArgument)
 	}
 	return nil
