@@ -167,18 +167,29 @@ func (s *Sim) volumeCreate(w http.ResponseWriter, r *http.Request, tok *Token) {
 			code, msg = 400, "Invalid input received: Availability zone '"+in.AZ+"' is invalid."
 			return
 		}
+		// cloned_volume_same_az (default True): a clone or a restore
+		// without an availability zone takes its source's, another one is
+		// refused; anything else without one lands in the default zone.
+		az := in.AZ
+		srcAZ, what := s.sourceAZLocked(in.SnapshotID, in.SourceVolID)
+		switch {
+		case az == "" && srcAZ != "":
+			az = srcAZ
+		case az == "":
+			az = defaultAZ
+		case srcAZ != "" && az != srcAZ:
+			code, msg = 400, "Invalid input received: Volume must be in the same availability zone as the "+what
+			return
+		}
 		if s.quotaExceededLocked(size) {
 			code, msg = 413, s.quotaMessageLocked(size)
 			return
 		}
 		now := s.now()
 		v := &Volume{ID: newUUID(), Name: in.Name, Description: in.Description, Size: size, Status: "creating",
-			AZ: in.AZ, VolumeType: vtype.Name, SnapshotID: in.SnapshotID, SourceVolID: in.SourceVolID,
+			AZ: az, VolumeType: vtype.Name, SnapshotID: in.SnapshotID, SourceVolID: in.SourceVolID,
 			Metadata: in.Metadata, Multiattach: in.Multiattach, ProjectID: tok.ProjectID, Created: now, Updated: now,
 			Pending: &Transition{To: "available", At: s.after("volume.create")}}
-		if v.AZ == "" {
-			v.AZ = "nova"
-		}
 		s.state.Volumes[v.ID] = v
 		out = volumeView(r, v)
 	})
@@ -189,9 +200,34 @@ func (s *Sim) volumeCreate(w http.ResponseWriter, r *http.Request, tok *Token) {
 	simcore.WriteJSON(w, http.StatusAccepted, M{"volume": out})
 }
 
+// defaultAZ is Cinder's default storage_availability_zone, the zone of
+// volumes created without one (and without a source).
+const defaultAZ = "nova"
+
+// sourceAZLocked returns the availability zone of a create's source, as
+// Cinder's _extract_availability_zones sees it: for a snapshot the zone of
+// the snapshot's volume, for a clone the source volume's zone ("" when
+// there is no source or the snapshot's volume is gone), and what the source
+// is for the error message.
+func (s *Sim) sourceAZLocked(snapshotID, sourceVolID string) (az, what string) {
+	switch {
+	case snapshotID != "":
+		if sn := s.state.Snapshots[snapshotID]; sn != nil {
+			if v := s.state.Volumes[sn.VolumeID]; v != nil {
+				return v.AZ, "snapshot"
+			}
+		}
+	case sourceVolID != "":
+		if v := s.state.Volumes[sourceVolID]; v != nil {
+			return v.AZ, "source volume"
+		}
+	}
+	return "", ""
+}
+
 // knownAZLocked accepts "nova" and every availability zone of a server.
 func (s *Sim) knownAZLocked(az string) bool {
-	if az == "nova" {
+	if az == defaultAZ {
 		return true
 	}
 	for _, sv := range s.state.Servers {

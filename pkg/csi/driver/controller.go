@@ -3,7 +3,6 @@ package driver
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
 	"google.golang.org/grpc/codes"
@@ -93,18 +92,16 @@ func (s *controllerServer) CreateVolume(ctx context.Context, req *csi.CreateVolu
 	if err != nil {
 		return nil, err
 	}
-	if size, err = s.sizeForSource(ctx, size, req.GetCapacityRange(), snapID, srcVolID); err != nil {
+	src, err := s.lookupSource(ctx, snapID, srcVolID)
+	if err != nil {
 		return nil, err
 	}
-	zone := params.Zone
-	if zone == "" {
-		zone = d.zoneFromTopology(req.GetAccessibilityRequirements())
-	} else if !d.zoneAllowed(req.GetAccessibilityRequirements(), zone) {
-		key := params.ZoneKey
-		if key == "" {
-			key = "zone"
-		}
-		return nil, invalidArg("parameter %q: zone %q is not in the requisite topology", key, zone)
+	if size, err = s.sizeForSource(size, req.GetCapacityRange(), src); err != nil {
+		return nil, err
+	}
+	zone, err := d.createZone(params, req.GetAccessibilityRequirements(), src)
+	if err != nil {
+		return nil, err
 	}
 
 	existing, err := d.disks.FindDiskByName(ctx, req.GetName())
@@ -168,36 +165,16 @@ func (s *controllerServer) contentSource(src *csi.VolumeContentSource) (snapID, 
 }
 
 // sizeForSource makes sure a restored or cloned disk is at least as large
-// as its source, and that the source exists (NotFound otherwise).
-func (s *controllerServer) sizeForSource(ctx context.Context, size int64, r *csi.CapacityRange, snapID, volID string) (int64, error) {
-	var srcSize int64
-	switch {
-	case snapID != "":
-		snap, err := s.d.snapshots.GetSnapshot(ctx, snapID)
-		if err != nil {
-			return 0, StatusFromError(err, fmt.Sprintf("source snapshot %s", snapID))
-		}
-		if !snap.ReadyToUse {
-			return 0, status.Errorf(codes.Unavailable, "source snapshot %s is not ready yet", snapID)
-		}
-		srcSize = snap.SizeBytes
-	case volID != "":
-		src, err := s.d.disks.GetDisk(ctx, volID)
-		if err != nil {
-			return 0, StatusFromError(err, fmt.Sprintf("source volume %s", volID))
-		}
-		srcSize = src.SizeBytes
-	default:
-		return size, nil
-	}
-	if srcSize <= size {
+// as its source (src == nil: no source).
+func (s *controllerServer) sizeForSource(size int64, r *csi.CapacityRange, src *sourceInfo) (int64, error) {
+	if src == nil || src.sizeBytes <= size {
 		return size, nil
 	}
 	if r.GetRequiredBytes() > 0 {
 		// An explicit size smaller than the source cannot hold its data.
-		return 0, status.Errorf(codes.OutOfRange, "requested size %d bytes is smaller than the source (%d bytes)", size, srcSize)
+		return 0, status.Errorf(codes.OutOfRange, "requested size %d bytes is smaller than the source (%d bytes)", size, src.sizeBytes)
 	}
-	rounded, err := s.d.profile.RoundSize(srcSize, r.GetLimitBytes())
+	rounded, err := s.d.profile.RoundSize(src.sizeBytes, r.GetLimitBytes())
 	if err != nil {
 		return 0, StatusFromError(err, "size of the source")
 	}
