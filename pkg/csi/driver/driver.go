@@ -61,6 +61,12 @@ type Options struct {
 	Identity backend.NodeIdentity
 	// MaxVolumesPerNode overrides Profile.DefaultMaxVolumesPerNode when > 0.
 	MaxVolumesPerNode int64
+	// KubeletRootDir is the kubelet's --root-dir (default
+	// DefaultKubeletRootDir): node paths outside it are refused.
+	KubeletRootDir string
+	// StateDir keeps the node's per-volume records (default
+	// <KubeletRootDir>/plugins/<driver name>/node-records).
+	StateDir string
 	// Registerer receives the kumo_csi_operations_seconds histogram; nil
 	// disables metrics.
 	Registerer prometheus.Registerer
@@ -87,6 +93,10 @@ type Driver struct {
 	mounter    backend.Mounter
 	identity   backend.NodeIdentity
 	maxVolumes int64
+
+	kubeletRoot         string
+	kubeletRootResolved string
+	records             *recordStore
 
 	shutdownTimeout time.Duration
 	inflight        *inFlight
@@ -168,6 +178,11 @@ func New(opts Options) (*Driver, error) {
 	}
 	if d.shutdownTimeout == 0 {
 		d.shutdownTimeout = DefaultShutdownTimeout
+	}
+	if d.servesNode() {
+		if err := d.setUpNodeState(opts); err != nil {
+			return nil, err
+		}
 	}
 	if s, ok := opts.Disks.(backend.Snapshots); ok && d.features.Snapshots {
 		d.snapshots = s

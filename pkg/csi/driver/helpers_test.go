@@ -1,6 +1,7 @@
 package driver
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -21,6 +22,13 @@ func newTestDriver(t *testing.T, opts Options) *Driver {
 	}
 	if opts.Profile == nil {
 		opts.Profile = profile.NIFCLOUD{}
+	}
+	if opts.KubeletRootDir == "" {
+		// Node tests use t.TempDir() paths as kubelet paths.
+		opts.KubeletRootDir = os.TempDir()
+	}
+	if opts.StateDir == "" {
+		opts.StateDir = t.TempDir()
 	}
 	d, err := New(opts)
 	if err != nil {

@@ -81,28 +81,35 @@ func (s *nodeServer) NodePublishVolume(ctx context.Context, req *csi.NodePublish
 	if err := d.checkVolumeID(req.GetVolumeId()); err != nil {
 		return nil, err
 	}
+	target, staging := req.GetTargetPath(), req.GetStagingTargetPath()
+	if err := d.checkNodePath("target_path", target); err != nil {
+		return nil, err
+	}
+	if err := d.checkNodePath("staging_target_path", staging); err != nil {
+		return nil, err
+	}
 	c := req.GetVolumeCapability()
 	if err := d.validateCapability(c); err != nil {
 		return nil, err
 	}
-	release, err := d.inflight.acquire("publish", req.GetVolumeId(), req.GetTargetPath())
+	release, err := d.inflight.acquire("publish", req.GetVolumeId(), target)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	target := req.GetTargetPath()
-	options := []string{"bind"}
-	if req.GetReadonly() || isReadOnlyMode(c) {
-		options = append(options, "ro")
-	}
+	readOnly := req.GetReadonly() || isReadOnlyMode(c)
 	if isBlock(c) {
-		return s.publishBlock(ctx, req, options)
+		return s.publishBlock(ctx, req, publishOptions(readOnly, nil))
 	}
-	options = append(options, c.GetMount().GetMountFlags()...)
+	options := publishOptions(readOnly, c.GetMount().GetMountFlags())
 
-	staging := req.GetStagingTargetPath()
 	if mounted, err := d.mounter.IsMountPoint(staging); err != nil || !mounted {
 		return nil, status.Errorf(codes.FailedPrecondition, "volume is not staged at %s (mounted %t, err %v)", staging, mounted, err)
+	}
+	if ok, err := d.owns(req.GetVolumeId(), staging); err != nil {
+		return nil, err
+	} else if !ok {
+		return nil, notOurs("staging_target_path", staging, req.GetVolumeId())
 	}
 	if c.GetAccessMode().GetMode() == csi.VolumeCapability_AccessMode_SINGLE_NODE_SINGLE_WRITER {
 		refs, err := d.mounter.GetMountRefs(staging)
@@ -118,9 +125,9 @@ func (s *nodeServer) NodePublishVolume(ctx context.Context, req *csi.NodePublish
 	if err := d.mounter.MakeDir(target); err != nil {
 		return nil, status.Errorf(codes.Internal, "creating target %s: %v", target, err)
 	}
-	if mounted, err := d.mounter.IsMountPoint(target); err != nil {
-		return nil, status.Errorf(codes.Internal, "checking target %s: %v", target, err)
-	} else if mounted {
+	if done, err := s.claimTarget(req.GetVolumeId(), target); err != nil {
+		return nil, err
+	} else if done {
 		klog.FromContext(ctx).V(2).Info("Volume already published")
 		return &csi.NodePublishVolumeResponse{}, nil
 	}
@@ -145,9 +152,9 @@ func (s *nodeServer) publishBlock(ctx context.Context, req *csi.NodePublishVolum
 	if err := d.mounter.MakeFile(target); err != nil {
 		return nil, status.Errorf(codes.Internal, "creating target file %s: %v", target, err)
 	}
-	if mounted, err := d.mounter.IsMountPoint(target); err != nil {
-		return nil, status.Errorf(codes.Internal, "checking target %s: %v", target, err)
-	} else if mounted {
+	if done, err := s.claimTarget(req.GetVolumeId(), target); err != nil {
+		return nil, err
+	} else if done {
 		klog.FromContext(ctx).V(2).Info("Block volume already published")
 		return &csi.NodePublishVolumeResponse{}, nil
 	}
@@ -159,21 +166,30 @@ func (s *nodeServer) publishBlock(ctx context.Context, req *csi.NodePublishVolum
 }
 
 // NodeUnpublishVolume unmounts and removes the target path; an absent or
-// unmounted target is success.
+// unmounted target is success. A mount this plugin did not make for the
+// volume, or a non-empty unmounted path, is left alone (FailedPrecondition).
 func (s *nodeServer) NodeUnpublishVolume(ctx context.Context, req *csi.NodeUnpublishVolumeRequest) (*csi.NodeUnpublishVolumeResponse, error) {
+	d := s.d
 	if err := require("volume_id", req.GetVolumeId(), "target_path", req.GetTargetPath()); err != nil {
 		return nil, err
 	}
-	if err := s.d.checkVolumeID(req.GetVolumeId()); err != nil {
+	if err := d.checkVolumeID(req.GetVolumeId()); err != nil {
 		return nil, err
 	}
-	release, err := s.d.inflight.acquire("publish", req.GetVolumeId(), req.GetTargetPath())
+	volumeID, target := req.GetVolumeId(), req.GetTargetPath()
+	if err := d.checkNodePath("target_path", target); err != nil {
+		return nil, err
+	}
+	release, err := d.inflight.acquire("publish", volumeID, target)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	if err := s.d.mounter.Unmount(req.GetTargetPath()); err != nil {
-		return nil, status.Errorf(codes.Internal, "unmounting %s: %v", req.GetTargetPath(), err)
+	if _, _, err := s.unmountOwned(ctx, "target_path", volumeID, target); err != nil {
+		return nil, err
+	}
+	if err := d.records.unpublished(volumeID, target); err != nil {
+		return nil, status.Errorf(codes.Internal, "%v", err)
 	}
 	klog.FromContext(ctx).Info("Volume unpublished")
 	return &csi.NodeUnpublishVolumeResponse{}, nil
@@ -204,6 +220,9 @@ func (s *nodeServer) NodeExpandVolume(ctx context.Context, req *csi.NodeExpandVo
 	} else if err != nil {
 		return nil, status.Errorf(codes.Internal, "volume path %s: %v", path, err)
 	}
+	if err := d.checkNodePath("volume_path", path); err != nil {
+		return nil, err
+	}
 	release, err := d.inflight.acquire("stage", req.GetVolumeId())
 	if err != nil {
 		return nil, err
@@ -211,6 +230,9 @@ func (s *nodeServer) NodeExpandVolume(ctx context.Context, req *csi.NodeExpandVo
 	defer release()
 
 	if isBlock(req.GetVolumeCapability()) || !fi.IsDir() {
+		if err := s.requireOwned("volume_path", req.GetVolumeId(), path); err != nil {
+			return nil, err
+		}
 		size, err := d.mounter.GetBlockSizeBytes(path)
 		if err != nil {
 			return nil, status.Errorf(codes.Internal, "size of block volume at %s: %v", path, err)
@@ -223,6 +245,9 @@ func (s *nodeServer) NodeExpandVolume(ctx context.Context, req *csi.NodeExpandVo
 	}
 	if device == "" {
 		return nil, status.Errorf(codes.NotFound, "no volume is mounted at %s", path)
+	}
+	if err := s.requireOwned("volume_path", req.GetVolumeId(), path); err != nil {
+		return nil, err
 	}
 	logger := klog.FromContext(ctx).WithValues("device", device)
 	if r, ok := d.finder.(backend.DeviceRescanner); ok {

@@ -50,7 +50,7 @@ func writeFile(t *testing.T, path, content string) {
 
 func fsTypeOfDevice(t *testing.T, dev string) string {
 	t.Helper()
-	out, _ := exec.Command("blkid", "-o", "value", "-s", "TYPE", dev).Output()
+	out, _ := exec.Command("blkid", "-p", "-o", "value", "-s", "TYPE", dev).Output()
 	return strings.TrimSpace(string(out))
 }
 
@@ -291,7 +291,7 @@ func TestNodeStageXFSAndConflicts(t *testing.T) {
 	if fs := fsTypeOfDevice(t, devA.Path); fs != "xfs" {
 		t.Fatalf("file system = %q, want xfs", fs)
 	}
-	if opts := mountOptions(t, staging); !slices.Contains(opts, "nouuid") {
+	if opts := mountOptionsAt(t, staging); !slices.Contains(opts, "nouuid") {
 		t.Errorf("mount options = %v", opts)
 	}
 	// Another volume cannot be staged onto a busy staging path.
@@ -316,9 +316,9 @@ func TestNodeStageXFSAndConflicts(t *testing.T) {
 	mustNoErr(t, err)
 }
 
-// mountOptions returns the options of the mount at path (from
+// mountOptionsAt returns the options of the mount at path (from
 // /proc/self/mounts).
-func mountOptions(t *testing.T, path string) []string {
+func mountOptionsAt(t *testing.T, path string) []string {
 	t.Helper()
 	b, err := os.ReadFile("/proc/self/mounts")
 	mustNoErr(t, err)

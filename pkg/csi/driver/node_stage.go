@@ -24,6 +24,10 @@ func (s *nodeServer) NodeStageVolume(ctx context.Context, req *csi.NodeStageVolu
 	if err := d.checkVolumeID(req.GetVolumeId()); err != nil {
 		return nil, err
 	}
+	staging := req.GetStagingTargetPath()
+	if err := d.checkNodePath("staging_target_path", staging); err != nil {
+		return nil, err
+	}
 	c := req.GetVolumeCapability()
 	if err := d.validateCapability(c); err != nil {
 		return nil, err
@@ -40,6 +44,13 @@ func (s *nodeServer) NodeStageVolume(ctx context.Context, req *csi.NodeStageVolu
 		return nil, StatusFromError(err, "finding the volume's device")
 	}
 	logger = logger.WithValues("device", device)
+	// Recorded before anything is mounted: unstage may follow a crash.
+	record := func() error {
+		if err := d.records.staged(req.GetVolumeId(), staging, device); err != nil {
+			return status.Errorf(codes.Internal, "%v", err)
+		}
+		return nil
+	}
 	if isBlock(c) {
 		ok, err := d.mounter.DeviceExists(device)
 		if err != nil {
@@ -48,20 +59,20 @@ func (s *nodeServer) NodeStageVolume(ctx context.Context, req *csi.NodeStageVolu
 		if !ok {
 			return nil, status.Errorf(codes.NotFound, "device %s of the volume is not present", device)
 		}
+		if err := record(); err != nil {
+			return nil, err
+		}
 		logger.V(2).Info("Block volume staged")
 		return &csi.NodeStageVolumeResponse{}, nil
 	}
 
-	staging := req.GetStagingTargetPath()
 	fsType := fsTypeOf(c)
-	options := append([]string(nil), c.GetMount().GetMountFlags()...)
+	flags := c.GetMount().GetMountFlags()
 	if fsType == "xfs" {
 		// Clones and restored snapshots share the XFS UUID of their source.
-		options = append(options, "nouuid")
+		flags = append(append([]string(nil), flags...), "nouuid")
 	}
-	if isReadOnlyMode(c) {
-		options = append(options, "ro")
-	}
+	options := mountOptions(isReadOnlyMode(c), flags)
 
 	notMounted, err := d.mounter.IsLikelyNotMountPoint(staging)
 	switch {
@@ -81,10 +92,16 @@ func (s *nodeServer) NodeStageVolume(ctx context.Context, req *csi.NodeStageVolu
 		if !sameDevice(mounted, device) {
 			return nil, status.Errorf(codes.AlreadyExists, "staging path %s already has %s mounted, not %s", staging, mounted, device)
 		}
+		if err := record(); err != nil {
+			return nil, err
+		}
 		logger.V(2).Info("Volume already staged")
 		return &csi.NodeStageVolumeResponse{}, nil
 	}
 
+	if err := record(); err != nil {
+		return nil, err
+	}
 	if err := d.mounter.FormatAndMount(device, staging, fsType, options); err != nil {
 		return nil, status.Errorf(codes.Internal, "formatting and mounting %s (%s) on %s: %v", device, fsType, staging, err)
 	}
@@ -107,8 +124,9 @@ func (s *nodeServer) NodeStageVolume(ctx context.Context, req *csi.NodeStageVolu
 }
 
 // NodeUnstageVolume unmounts and removes the staging path; an absent or
-// unmounted path is success. Finders that implement backend.DeviceReleaser
-// then release the device.
+// unmounted path is success, a mount this plugin did not stage for the
+// volume is refused. Finders that implement backend.DeviceReleaser then
+// release the device.
 func (s *nodeServer) NodeUnstageVolume(ctx context.Context, req *csi.NodeUnstageVolumeRequest) (*csi.NodeUnstageVolumeResponse, error) {
 	d := s.d
 	if err := require("volume_id", req.GetVolumeId(), "staging_target_path", req.GetStagingTargetPath()); err != nil {
@@ -117,21 +135,23 @@ func (s *nodeServer) NodeUnstageVolume(ctx context.Context, req *csi.NodeUnstage
 	if err := d.checkVolumeID(req.GetVolumeId()); err != nil {
 		return nil, err
 	}
-	release, err := d.inflight.acquire("stage", req.GetVolumeId())
+	volumeID, staging := req.GetVolumeId(), req.GetStagingTargetPath()
+	if err := d.checkNodePath("staging_target_path", staging); err != nil {
+		return nil, err
+	}
+	release, err := d.inflight.acquire("stage", volumeID)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
 	logger := klog.FromContext(ctx)
-	staging := req.GetStagingTargetPath()
 
-	device, refs, err := d.mounter.GetDeviceNameFromMount(staging)
+	device, refs, err := s.unmountOwned(ctx, "staging_target_path", volumeID, staging)
 	if err != nil {
-		logger.V(2).Info("Could not find the device mounted at the staging path", "err", err)
-		device = ""
+		return nil, err
 	}
-	if err := d.mounter.Unmount(staging); err != nil {
-		return nil, status.Errorf(codes.Internal, "unmounting %s: %v", staging, err)
+	if err := d.records.unstaged(volumeID); err != nil {
+		return nil, status.Errorf(codes.Internal, "%v", err)
 	}
 	logger.Info("Volume unstaged", "device", device)
 

@@ -35,19 +35,40 @@ func New() *Linux {
 	}
 }
 
+// requireAbsolute refuses relative paths: mount-utils passes them to
+// mount(8), mkfs and umount without "--", so "-V" would be read as an
+// option (and succeed without mounting anything).
+func requireAbsolute(paths ...string) error {
+	for _, p := range paths {
+		if !filepath.IsAbs(p) {
+			return fmt.Errorf("path %q is not absolute", p)
+		}
+	}
+	return nil
+}
+
 // FormatAndMount implements backend.Mounter.
 func (l *Linux) FormatAndMount(source, target, fsType string, options []string) error {
+	if err := requireAbsolute(source, target); err != nil {
+		return err
+	}
 	return l.sfm.FormatAndMount(source, target, fsType, options)
 }
 
 // Mount implements backend.Mounter.
 func (l *Linux) Mount(source, target, fsType string, options []string) error {
+	if err := requireAbsolute(source, target); err != nil {
+		return err
+	}
 	return l.sfm.Mount(source, target, fsType, options)
 }
 
 // Unmount implements backend.Mounter: unmount if mounted (bind mounts
 // included), then remove the directory or file.
 func (l *Linux) Unmount(target string) error {
+	if err := requireAbsolute(target); err != nil {
+		return err
+	}
 	return mount.CleanupMountPoint(target, l.sfm.Interface, true)
 }
 

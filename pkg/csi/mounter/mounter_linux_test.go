@@ -98,3 +98,22 @@ func TestLinuxMounter(t *testing.T) {
 	must(t, m.Unmount(filepath.Join(work, "never-existed")))
 
 }
+
+// "-V" given as a target made mount(8) print its version and succeed with
+// nothing mounted; relative paths never reach mount, mkfs or umount.
+func TestLinuxMounterRefusesRelativePaths(t *testing.T) {
+	m := New()
+	dir := t.TempDir()
+	for name, err := range map[string]error{
+		"mount target":     m.Mount(dir, "-V", "", []string{"bind"}),
+		"mount source":     m.Mount("-V", dir, "", []string{"bind"}),
+		"format source":    m.FormatAndMount("-V", dir, "ext4", nil),
+		"format target":    m.FormatAndMount("/dev/null", "relative/dir", "ext4", nil),
+		"unmount option":   m.Unmount("-l"),
+		"unmount relative": m.Unmount("relative/dir"),
+	} {
+		if err == nil {
+			t.Errorf("%s: relative path accepted", name)
+		}
+	}
+}

@@ -55,6 +55,8 @@ type cloud struct {
 	url      string
 	devRoot  string
 	disks    *localdisk.LoopManager
+	// stateDir keeps the node plugin's volume records across restarts.
+	stateDir string
 }
 
 func newCloud(t *testing.T) *cloud {
@@ -74,7 +76,7 @@ func newCloud(t *testing.T) *cloud {
 	}
 	srv := httptest.NewServer(sim.Handler())
 	t.Cleanup(srv.Close)
-	return &cloud{sim: sim, controls: controls, url: srv.URL, devRoot: devRoot, disks: disks}
+	return &cloud{sim: sim, controls: controls, url: srv.URL, devRoot: devRoot, disks: disks, stateDir: t.TempDir()}
 }
 
 // addServer adds a server in zone nova.
@@ -134,6 +136,9 @@ func (c *cloud) startDriver(t *testing.T, disks backend.Disks, serverID string, 
 		Mounter:           mounter.New(),
 		Identity:          backend.StaticIdentity{ID: serverID, ZoneName: "nova"},
 		MaxVolumesPerNode: maxVolumes,
+		// csi-sanity's paths are test directories.
+		KubeletRootDir: os.TempDir(),
+		StateDir:       c.stateDir,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -44,6 +44,7 @@ type cloud struct {
 	devRoot string
 	dataDir string
 	tmp     string // staging and target paths live here
+	state   string // the node plugins' volume records
 }
 
 // requireRealMounts skips unless the test can make loop devices, file
@@ -76,7 +77,7 @@ func requireRealMounts(t *testing.T) {
 // and fail the test if anything was left behind.
 func newCloud(t *testing.T, nodes ...string) *cloud {
 	t.Helper()
-	c := &cloud{devRoot: t.TempDir(), dataDir: t.TempDir(), tmp: t.TempDir()}
+	c := &cloud{devRoot: t.TempDir(), dataDir: t.TempDir(), tmp: t.TempDir(), state: t.TempDir()}
 	mgr, err := localdisk.NewLoopManager(c.devRoot, c.dataDir)
 	if err != nil {
 		t.Fatal(err)
@@ -155,6 +156,9 @@ func (c *cloud) startDriver(t *testing.T, name string, mode driver.Mode, nodeID 
 		})
 		opts.Mounter = mounter.New()
 		opts.Identity = backend.StaticIdentity{ID: nodeID, ZoneName: zone}
+		// csi-sanity's staging and target paths are under c.tmp.
+		opts.KubeletRootDir = c.tmp
+		opts.StateDir = filepath.Join(c.state, name)
 	}
 	d, err := driver.New(opts)
 	if err != nil {
