@@ -151,6 +151,9 @@ func (s *controllerServer) contentSource(src *csi.VolumeContentSource) (snapID, 
 		if t.Snapshot.GetSnapshotId() == "" {
 			return "", "", invalidArg("volume_content_source.snapshot.snapshot_id is required")
 		}
+		if err := s.d.checkSnapshotIDField("volume_content_source.snapshot.snapshot_id", t.Snapshot.GetSnapshotId()); err != nil {
+			return "", "", err
+		}
 		return t.Snapshot.GetSnapshotId(), "", nil
 	case *csi.VolumeContentSource_Volume:
 		if !s.d.features.Clone {
@@ -158,6 +161,9 @@ func (s *controllerServer) contentSource(src *csi.VolumeContentSource) (snapID, 
 		}
 		if t.Volume.GetVolumeId() == "" {
 			return "", "", invalidArg("volume_content_source.volume.volume_id is required")
+		}
+		if err := s.d.checkVolumeIDField("volume_content_source.volume.volume_id", t.Volume.GetVolumeId()); err != nil {
+			return "", "", err
 		}
 		return "", t.Volume.GetVolumeId(), nil
 	}

@@ -88,6 +88,11 @@ func (s *controllerServer) ControllerUnpublishVolume(ctx context.Context, req *c
 	if err := d.checkVolumeID(req.GetVolumeId()); err != nil {
 		return nil, err
 	}
+	if id := req.GetNodeId(); id != "" {
+		if err := d.checkNodeID(id); err != nil {
+			return nil, err
+		}
+	}
 	release, err := d.inflight.acquire("volume", req.GetVolumeId(), "node", req.GetNodeId())
 	if err != nil {
 		return nil, err

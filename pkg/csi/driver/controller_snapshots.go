@@ -44,7 +44,7 @@ func (s *controllerServer) CreateSnapshot(ctx context.Context, req *csi.CreateSn
 	if err := require("name", req.GetName(), "source_volume_id", req.GetSourceVolumeId()); err != nil {
 		return nil, err
 	}
-	if err := s.d.checkVolumeID(req.GetSourceVolumeId()); err != nil {
+	if err := s.d.checkVolumeIDField("source_volume_id", req.GetSourceVolumeId()); err != nil {
 		return nil, err
 	}
 	params, err := s.d.profile.ParseSnapshotParameters(withoutReserved(req.GetParameters()))
@@ -115,6 +115,13 @@ func (s *controllerServer) ListSnapshots(ctx context.Context, req *csi.ListSnaps
 	}
 	if req.GetMaxEntries() < 0 {
 		return nil, invalidArg("max_entries must not be negative")
+	}
+	// An ID that cannot exist lists nothing; it never reaches a URL.
+	if id := req.GetSnapshotId(); id != "" && s.d.checkSnapshotID(id) != nil {
+		return &csi.ListSnapshotsResponse{}, nil
+	}
+	if id := req.GetSourceVolumeId(); id != "" && s.d.checkVolumeID(id) != nil {
+		return &csi.ListSnapshotsResponse{}, nil
 	}
 	if id := req.GetSnapshotId(); id != "" {
 		snap, err := snaps.GetSnapshot(ctx, id)
