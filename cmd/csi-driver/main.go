@@ -39,6 +39,7 @@ type flags struct {
 	metadataURL    string
 	configDriveDir string
 	kubeconfig     string
+	kubeletRootDir string
 }
 
 func main() {
@@ -68,6 +69,7 @@ func run() error {
 	fs.StringVar(&f.clusterID, "cluster", "", "cluster ID recorded on created volumes")
 	fs.StringVar(&f.metadataURL, "metadata-url", "", "OpenStack metadata service base URL override")
 	fs.StringVar(&f.configDriveDir, "config-drive-dir", "", "OpenStack config drive directory (already mounted)")
+	fs.StringVar(&f.kubeletRootDir, "kubelet-root-dir", driver.DefaultKubeletRootDir, "the kubelet's --root-dir: node paths outside it are refused")
 	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig for reading the node's zone label (default: in-cluster)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return err
@@ -91,6 +93,7 @@ func run() error {
 		Mode:              driver.Mode(f.mode),
 		Endpoint:          f.endpoint,
 		MaxVolumesPerNode: f.maxVolumes,
+		KubeletRootDir:    f.kubeletRootDir,
 		Registerer:        reg,
 	}
 	var err error
