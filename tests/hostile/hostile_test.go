@@ -31,6 +31,7 @@ const (
 	nifSecretKey   = "hostile-secret-key-0123456789"
 	osPassword     = "hostile-keystone-password-42"
 	clientDeadline = 3 * time.Second
+	nifZone        = "east-11"
 )
 
 // logBuf captures klog at -v=10 so logged secrets are caught too.
@@ -76,14 +77,31 @@ func newSink(t *testing.T) *sink {
 	return s
 }
 
-func startNIFCLOUD(t *testing.T) (*simcore.Controls, *nifcloud.Client) {
+// nifEnv is the NIFCLOUD simulator behind the hostile middleware with
+// running instances ctrl00, node00 and node01, and a signed client.
+type nifEnv struct {
+	controls *simcore.Controls
+	sim      *nifcloudsim.Sim
+	api      *nifcloud.Client
+	wire     *wire
+}
+
+func startNIFCLOUD(t *testing.T) *nifEnv {
 	t.Helper()
 	c := simcore.NewControls()
+	c.SetLatency(simcore.LatencyConfig{Transitions: map[string]time.Duration{"*": 5 * time.Millisecond}})
 	sim, err := nifcloudsim.New(nifcloudsim.Options{Credentials: map[string]string{nifAccessKey: nifSecretKey}, Region: "jp-east-1", Controls: c})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(simcore.HostileMiddleware(c, simcore.DialectNIFCLOUD, nifcloudsim.AdminPrefix, sim.Handler()))
+	for i, id := range []string{"ctrl00", "node00", "node01"} {
+		if err := sim.AddInstance(nifcloudsim.Instance{InstanceID: id, InstanceUniqueID: "i-" + id, InstanceType: "e-medium",
+			Zone: nifZone, PrivateIP: fmt.Sprintf("10.1.0.%d", 10+i), SecurityGroup: "fwnode", State: "running"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w := newWire(nifAccessKey, nifSecretKey)
+	srv := httptest.NewServer(w.wrap(simcore.HostileMiddleware(c, simcore.DialectNIFCLOUD, nifcloudsim.AdminPrefix, sim.Handler())))
 	t.Cleanup(srv.Close)
 	api, err := nifcloud.New(nifcloud.Config{Region: "jp-east-1", Endpoint: srv.URL + "/api/", AccessKeyID: nifAccessKey,
 		SecretAccessKey: nifSecretKey, Timeout: clientDeadline, QPS: -1, MaxAttempts: 1,
@@ -91,23 +109,56 @@ func startNIFCLOUD(t *testing.T) (*simcore.Controls, *nifcloud.Client) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c, api
+	return &nifEnv{controls: c, sim: sim, api: api, wire: w}
 }
 
-// startOpenStack returns the controls, the simulator URL and the clients
-// (authenticated before any hostile mode is set).
-func startOpenStack(t *testing.T) (*simcore.Controls, *config.Config, *client.Clients) {
+// secrets are the NIFCLOUD credentials plus every signature sent so far.
+func (e *nifEnv) secrets() []string {
+	return append([]string{nifSecretKey, nifAccessKey}, e.wire.secrets()...)
+}
+
+// osEnv is the OpenStack simulator behind the hostile middleware with
+// servers node00 and node01, and clients authenticated before any
+// hostile mode is set.
+type osEnv struct {
+	controls *simcore.Controls
+	sim      *openstacksim.Sim
+	cfg      *config.Config
+	clients  *client.Clients
+	wire     *wire
+	servers  []string // server IDs of node00, node01
+}
+
+func startOpenStack(t *testing.T) *osEnv {
 	t.Helper()
 	c := simcore.NewControls()
+	c.SetLatency(simcore.LatencyConfig{Transitions: map[string]time.Duration{"*": 5 * time.Millisecond}})
 	sim, err := openstacksim.New(openstacksim.Options{Controls: c,
 		Users: []openstacksim.User{{Name: "admin", Password: osPassword, ProjectName: "demo"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(simcore.HostileMiddleware(c, simcore.DialectOpenStack, openstacksim.AdminPrefix, sim.Handler()))
+	var extNet string
+	for id, n := range sim.Snapshot().Networks {
+		if n.External {
+			extNet = id
+		}
+	}
+	var servers []string
+	for i := range 2 {
+		sv, err := sim.AddServer(openstacksim.Server{Name: fmt.Sprintf("node%02d", i), AZ: "nova",
+			Addresses: map[string][]openstacksim.Address{"private": {{Addr: fmt.Sprintf("10.0.0.%d", 100+i)}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		servers = append(servers, sv.ID)
+	}
+	w := newWire(osPassword)
+	srv := httptest.NewServer(w.wrap(simcore.HostileMiddleware(c, simcore.DialectOpenStack, openstacksim.AdminPrefix, sim.Handler())))
 	t.Cleanup(srv.Close)
 	conf := fmt.Sprintf("[Global]\nauth-url = %s/identity/v3\nusername = admin\npassword = %s\n"+
-		"user-domain-name = Default\nproject-name = demo\nproject-domain-name = Default\nregion = RegionOne\n", srv.URL, osPassword)
+		"user-domain-name = Default\nproject-name = demo\nproject-domain-name = Default\nregion = RegionOne\n"+
+		"[LoadBalancer]\nfloating-network-id = %s\n", srv.URL, osPassword, extNet)
 	cfg, err := config.Parse("cloud.conf", []byte(conf))
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +167,17 @@ func startOpenStack(t *testing.T) (*simcore.Controls, *config.Config, *client.Cl
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c, cfg, cl
+	return &osEnv{controls: c, sim: sim, cfg: cfg, clients: cl, wire: w, servers: servers}
+}
+
+// secrets are the password, every token the simulator's Keystone issued
+// and every token sent so far.
+func (e *osEnv) secrets() []string {
+	s := []string{osPassword, e.clients.Provider.Token()}
+	for id := range e.sim.Snapshot().Tokens {
+		s = append(s, id)
+	}
+	return append(s, e.wire.secrets()...)
 }
 
 // assertNoSecret fails if any secret appears in text.
@@ -153,15 +214,16 @@ func TestNIFCLOUDClientUnderHostileTransport(t *testing.T) {
 	for _, mode := range modes() {
 		t.Run(mode, func(t *testing.T) {
 			logs := captureKlog(t)
-			controls, api := startNIFCLOUD(t)
+			env := startNIFCLOUD(t)
+			api := env.api
 			other := newSink(t)
-			controls.SetHostile(hostileConfig(mode, other.srv.URL))
+			env.controls.SetHostile(hostileConfig(mode, other.srv.URL))
 			var err error
 			start := time.Now()
 			alloc := measure(func() { _, err = api.DescribeVolumes(context.Background(), &nifcloud.DescribeVolumesInput{}) })
 			took := time.Since(start)
 			klog.Flush()
-			checkOutcome(t, mode, err, took, alloc, other, logs.String())
+			checkOutcome(t, mode, err, took, alloc, other, logs.String(), env.secrets()...)
 		})
 	}
 }
@@ -170,10 +232,10 @@ func TestOpenStackClientUnderHostileTransport(t *testing.T) {
 	for _, mode := range modes() {
 		t.Run(mode, func(t *testing.T) {
 			logs := captureKlog(t)
-			controls, _, cl := startOpenStack(t)
-			token := cl.Provider.Token()
+			env := startOpenStack(t)
+			cl := env.clients
 			other := newSink(t)
-			controls.SetHostile(hostileConfig(mode, other.srv.URL))
+			env.controls.SetHostile(hostileConfig(mode, other.srv.URL))
 			var err error
 			start := time.Now()
 			ctx, cancel := context.WithTimeout(context.Background(), 4*clientDeadline)
@@ -181,7 +243,7 @@ func TestOpenStackClientUnderHostileTransport(t *testing.T) {
 			alloc := measure(func() { _, err = volumes.Get(ctx, cl.BlockStorage, "00000000-0000-4000-8000-000000000001").Extract() })
 			took := time.Since(start)
 			klog.Flush()
-			checkOutcome(t, mode, err, took, alloc, other, logs.String(), token)
+			checkOutcome(t, mode, err, took, alloc, other, logs.String(), env.secrets()...)
 		})
 	}
 }
@@ -190,15 +252,19 @@ func TestOpenStackClientUnderHostileTransport(t *testing.T) {
 // into the authentication error.
 func TestOpenStackAuthEcho(t *testing.T) {
 	logs := captureKlog(t)
-	controls, cfg, _ := startOpenStack(t)
-	controls.SetHostile(simcore.HostileConfig{Rates: map[string]float64{simcore.HostileEcho: 1}, Paths: []string{"/auth/tokens"}})
-	_, err := client.New(context.Background(), cfg, client.Options{HTTPTimeout: clientDeadline, MaxRetries: -1})
+	env := startOpenStack(t)
+	env.controls.SetHostile(simcore.HostileConfig{Rates: map[string]float64{simcore.HostileEcho: 1}, Paths: []string{"/auth/tokens"}})
+	before := env.wire.echoes()
+	_, err := client.New(context.Background(), env.cfg, client.Options{HTTPTimeout: clientDeadline, MaxRetries: -1})
 	if err == nil {
 		t.Fatal("authentication against an echoing Keystone succeeded")
 	}
+	if env.wire.echoes() == before {
+		t.Error("the echoing Keystone echoed no credential: the test proves nothing")
+	}
 	klog.Flush()
-	assertNoSecret(t, "auth error", err.Error())
-	assertNoSecret(t, "logs", logs.String())
+	assertNoSecret(t, "auth error", err.Error(), env.secrets()...)
+	assertNoSecret(t, "logs", logs.String(), env.secrets()...)
 }
 
 func checkOutcome(t *testing.T, mode string, err error, took time.Duration, alloc uint64, other *sink, logs string, extra ...string) {
