@@ -153,6 +153,11 @@ func TestNIFCLOUD(t *testing.T) {
 		nifcloudLoadBalancerScenario(t, n, workers)
 	})
 
+	t.Run("a cloud echoing requests in its errors leaks nothing into Events", func(t *testing.T) {
+		hostileCloudScenario(t, e, hostileCase{base: n.sim.NIFCLOUDURL, admin: framework.NIFCLOUDAdmin,
+			extraSecrets: []string{framework.NIFCLOUDAccessKeyID}, cleanedUp: n.lbCleanedUp})
+	})
+
 	t.Run("cloud API calls are measured on the CCM's /metrics", func(t *testing.T) {
 		body, err := ccm.Metrics(e.ctx, e.cp)
 		if err != nil {
@@ -241,14 +246,17 @@ func nifcloudLoadBalancerScenario(t *testing.T, n *nifcloudEnv, workers []string
 			}
 			return true, nil
 		},
-		cleanedUp: func(ctx context.Context) (bool, error) {
-			st, err := n.state(ctx)
-			if err != nil {
-				return false, err
-			}
-			return len(st.LoadBalancers) == 0, fmt.Errorf("%d load balancers left", len(st.LoadBalancers))
-		},
+		cleanedUp: n.lbCleanedUp,
 	})
+}
+
+// lbCleanedUp reports whether no load balancer is left in the cloud.
+func (n *nifcloudEnv) lbCleanedUp(ctx context.Context) (bool, error) {
+	st, err := n.state(ctx)
+	if err != nil {
+		return false, err
+	}
+	return len(st.LoadBalancers) == 0, fmt.Errorf("%d load balancers left", len(st.LoadBalancers))
 }
 
 // nifcloudLifecycleScenario: a stopped instance's NotReady node gets the

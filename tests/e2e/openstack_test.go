@@ -147,6 +147,10 @@ func TestOpenStack(t *testing.T) {
 		openstackLoadBalancerScenario(t, o, workers)
 	})
 
+	t.Run("a cloud echoing requests in its errors leaks nothing into Events", func(t *testing.T) {
+		hostileCloudScenario(t, e, hostileCase{base: o.sim.OpenStackURL, admin: framework.OpenStackAdmin, cleanedUp: o.lbCleanedUp})
+	})
+
 	t.Run("cloud API calls are measured on the CCM's /metrics", func(t *testing.T) {
 		body, err := ccm.Metrics(e.ctx, e.cp)
 		if err != nil {
@@ -241,16 +245,20 @@ func openstackLoadBalancerScenario(t *testing.T, o *openstackEnv, workers []stri
 			}
 			return true, nil
 		},
-		cleanedUp: func(ctx context.Context) (bool, error) {
-			st, err := o.state(ctx)
-			if err != nil {
-				return false, err
-			}
-			if len(st.LoadBalancers) != 0 || len(st.Listeners) != 0 || len(st.Members) != 0 || len(st.FloatingIPs) != 0 {
-				return false, fmt.Errorf("left: %d LBs, %d listeners, %d members, %d floating IPs",
-					len(st.LoadBalancers), len(st.Listeners), len(st.Members), len(st.FloatingIPs))
-			}
-			return true, nil
-		},
+		cleanedUp: o.lbCleanedUp,
 	})
+}
+
+// lbCleanedUp reports whether no load balancer, listener, member or
+// floating IP is left in the cloud.
+func (o *openstackEnv) lbCleanedUp(ctx context.Context) (bool, error) {
+	st, err := o.state(ctx)
+	if err != nil {
+		return false, err
+	}
+	if len(st.LoadBalancers) != 0 || len(st.Listeners) != 0 || len(st.Members) != 0 || len(st.FloatingIPs) != 0 {
+		return false, fmt.Errorf("left: %d LBs, %d listeners, %d members, %d floating IPs",
+			len(st.LoadBalancers), len(st.Listeners), len(st.Members), len(st.FloatingIPs))
+	}
+	return true, nil
 }

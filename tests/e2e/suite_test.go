@@ -5,8 +5,7 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
-	"net/http"
+	storagev1 "k8s.io/api/storage/v1"
 	"os"
 	"path/filepath"
 	"strings"
@@ -94,15 +93,8 @@ func (e *env) track(p *framework.Process) { e.procs = append(e.procs, p) }
 func (e *env) checkNoSecretsLogged() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	forbidden := append([]string{"Signature="}, e.secrets...)
-	var st struct {
-		Tokens map[string]json.RawMessage `json:"tokens"`
-	}
-	if err := e.sim.Admin(ctx, http.MethodGet, e.sim.OpenStackURL, framework.OpenStackAdmin+"state", nil, &st); err == nil {
-		for id := range st.Tokens {
-			forbidden = append(forbidden, id)
-		}
-	}
+	tokens := e.sim.Tokens(ctx)
+	forbidden := append(append([]string{"Signature="}, e.secrets...), tokens...)
 	scanned := map[string]int{}
 	check := func(where, text string) {
 		scanned[strings.SplitN(where, " ", 2)[0]]++
@@ -127,13 +119,23 @@ func (e *env) checkNoSecretsLogged() {
 			check("event "+ev.Namespace+"/"+ev.Name, ev.Message+" "+ev.Reason)
 		}
 	}
+	// The CSI sidecars copy gRPC error texts into VolumeAttachments.
+	if vas, err := e.cp.Client.StorageV1().VolumeAttachments().List(ctx, metav1.ListOptions{}); err == nil {
+		for _, va := range vas.Items {
+			for _, ve := range []*storagev1.VolumeError{va.Status.AttachError, va.Status.DetachError} {
+				if ve != nil {
+					check("attach error of "+va.Name, ve.Message)
+				}
+			}
+		}
+	}
 	for name, fetch := range e.metrics {
 		if body, err := fetch(ctx); err == nil {
 			check("metrics of "+name, body)
 		}
 	}
-	e.t.Logf("secrets scan: %d forbidden strings (%d Keystone tokens) in %d logs, %d events, %d metrics endpoints",
-		len(forbidden), len(st.Tokens), scanned["log"], scanned["event"], scanned["metrics"])
+	e.t.Logf("secrets scan: %d forbidden strings (%d Keystone tokens) in %d logs, %d events, %d attach errors, %d metrics endpoints",
+		len(forbidden), len(tokens), scanned["log"], scanned["event"], scanned["attach"], scanned["metrics"])
 }
 
 func (e *env) dumpLogsOnFailure() {

@@ -19,12 +19,15 @@ const (
 const (
 	nifcloudSecretKey = "e2e-nifcloud-secret-5b0e7d"
 	openstackPassword = "e2e-os-password-9c2a41"
+	// NIFCLOUDAccessKeyID is not secret by itself, but an error text has
+	// no business carrying it.
+	NIFCLOUDAccessKeyID = "e2e-access-key"
 )
 
 // NIFCLOUDCreds is the key pair the simulator is started with and the
 // components use (the simulator verifies every signature with it).
 func NIFCLOUDCreds() []string {
-	return []string{"NIFCLOUD_ACCESS_KEY_ID=e2e-access-key", "NIFCLOUD_SECRET_ACCESS_KEY=" + nifcloudSecretKey}
+	return []string{"NIFCLOUD_ACCESS_KEY_ID=" + NIFCLOUDAccessKeyID, "NIFCLOUD_SECRET_ACCESS_KEY=" + nifcloudSecretKey}
 }
 
 // SimEnv is the simulator's environment: the credentials it accepts.

@@ -120,3 +120,20 @@ func (s *Cloudsim) Counters(ctx context.Context, base, prefix string) (map[strin
 	err := s.Admin(ctx, http.MethodGet, base, prefix+"counters", nil, &out)
 	return out.Calls, err
 }
+
+// Tokens returns the IDs of the Keystone tokens the simulator has issued
+// (none if its OpenStack side does not answer): values no component may
+// ever log or put into an Event.
+func (s *Cloudsim) Tokens(ctx context.Context) []string {
+	var st struct {
+		Tokens map[string]json.RawMessage `json:"tokens"`
+	}
+	if s.OpenStackURL == "" || s.Admin(ctx, http.MethodGet, s.OpenStackURL, OpenStackAdmin+"state", nil, &st) != nil {
+		return nil
+	}
+	ids := make([]string, 0, len(st.Tokens))
+	for id := range st.Tokens {
+		ids = append(ids, id)
+	}
+	return ids
+}
