@@ -79,7 +79,9 @@ const (
 	// Security groups.
 	CodeSGNotFound        = "Client.InvalidParameterNotFound.SecurityGroup"        // (doc)
 	CodeSGIngressNotFound = "Client.InvalidParameterNotFound.SecurityGroupIngress" // (doc)
-	CodeSGRuleDuplicate   = "Client.InvalidParameterDuplicate.IpPermissions"
+	// A rule that already exists: NIFCLOUD's own cloud-controller-manager
+	// matches exactly this code on AuthorizeSecurityGroupIngress.
+	CodeSGRuleDuplicate = "Client.InvalidParameterDuplicate.SecurityGroup"
 )
 
 func clientErr(code, format string, args ...any) *apiError {
