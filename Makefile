@@ -17,6 +17,7 @@ build:
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o $(BIN)/cloud-controller-manager ./cmd/cloud-controller-manager
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o $(BIN)/csi-driver ./cmd/csi-driver
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o $(BIN)/cloudsim ./cmd/cloudsim
+	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o $(BIN)/csi-node-registrar ./cmd/csi-node-registrar
 
 # Host tools the tests call (mkfs, losetup, etcd); installs only what is missing.
 deps:
