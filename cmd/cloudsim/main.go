@@ -42,6 +42,7 @@ func run() error {
 	fs.StringVar(&localInstances, "local-instances", "", "comma-separated NIFCLOUD instanceIds that stand for this machine")
 	fs.StringVar(&localServers, "local-servers", "", "comma-separated OpenStack server IDs that stand for this machine")
 	fs.StringVar(&cfg.LocalDiskRoot, "local-disk-root", "", "root under which device links of local volumes are created (enables real loop devices; needs root)")
+	fs.BoolVar(&cfg.LocalDiskPerNode, "local-disk-per-node", false, "create each local instance's/server's device links under <local-disk-root>/<id>/ (one device view per node)")
 	fs.StringVar(&cfg.LocalDiskData, "local-disk-data", "", "directory of the local volumes' backing files (default <state-dir>/disks)")
 	fs.StringVar(&latency, "latency", "", "call latency per action, e.g. '*=20ms,CreateVolume=1s'")
 	fs.StringVar(&transitions, "transition", "", "state transition delays, e.g. 'volume.attach=2s,octavia.update=2s'")

@@ -34,7 +34,10 @@ type Config struct {
 	LocalInstances []string // NIFCLOUD instanceIds
 	LocalServers   []string // OpenStack server IDs
 	LocalDiskRoot  string
-	LocalDiskData  string
+	// LocalDiskPerNode puts each local instance's/server's device links
+	// under LocalDiskRoot/<id>/ (several e2e nodes on one machine).
+	LocalDiskPerNode bool
+	LocalDiskData    string
 	// Latency per action ("*" = default) and per state transition.
 	CallLatency       map[string]time.Duration
 	TransitionLatency map[string]time.Duration

@@ -48,12 +48,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		controls := simcore.NewControls()
 		controls.SetLatency(latency)
 		sim, err := nifcloudsim.New(nifcloudsim.Options{
-			Credentials:    map[string]string{cfg.NIFCLOUDAccessKey: cfg.NIFCLOUDSecretKey},
-			Region:         cfg.NIFCLOUDRegion,
-			StatePath:      statePath(cfg.StateDir, "nifcloud.json"),
-			Controls:       controls,
-			LocalDisks:     disks,
-			LocalInstances: cfg.LocalInstances,
+			Credentials:          map[string]string{cfg.NIFCLOUDAccessKey: cfg.NIFCLOUDSecretKey},
+			Region:               cfg.NIFCLOUDRegion,
+			StatePath:            statePath(cfg.StateDir, "nifcloud.json"),
+			Controls:             controls,
+			LocalDisks:           disks,
+			LocalInstances:       cfg.LocalInstances,
+			LocalDiskPerInstance: cfg.LocalDiskPerNode,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("nifcloud simulator: %w", err)
@@ -73,11 +74,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		controls := simcore.NewControls()
 		controls.SetLatency(latency)
 		opts := openstacksim.Options{
-			Region:       cfg.OpenStackRegion,
-			StatePath:    statePath(cfg.StateDir, "openstack.json"),
-			Controls:     controls,
-			LocalDisks:   disks,
-			LocalServers: cfg.LocalServers,
+			Region:             cfg.OpenStackRegion,
+			StatePath:          statePath(cfg.StateDir, "openstack.json"),
+			Controls:           controls,
+			LocalDisks:         disks,
+			LocalServers:       cfg.LocalServers,
+			LocalDiskPerServer: cfg.LocalDiskPerNode,
 		}
 		if cfg.OpenStackUser != "" {
 			opts.Users = []openstacksim.User{{Name: cfg.OpenStackUser, Password: cfg.OpenStackPassword, ProjectName: cfg.OpenStackProject}}

@@ -7,9 +7,10 @@ import (
 
 // localDev is a real device this process made for a volume.
 type localDev struct {
-	slot   int
-	sizeGB int
-	failed bool // the last attempt failed; not retried until the wish changes
+	instance string
+	slot     int
+	sizeGB   int
+	failed   bool // the last attempt failed; not retried until the wish changes
 }
 
 // byPathLink is where the node plugin looks for SCSI (0:N), relative to the
@@ -44,7 +45,7 @@ func (s *Sim) syncLocalLocked() {
 	for _, id := range sortedKeys(s.devs) {
 		d := s.devs[id]
 		v, ok := want[id]
-		if ok && v.Attachment.Slot == d.slot {
+		if ok && v.Attachment.Slot == d.slot && v.Attachment.InstanceID == d.instance {
 			continue
 		}
 		if !d.failed {
@@ -61,9 +62,13 @@ func (s *Sim) syncLocalLocked() {
 		v := want[id]
 		d, ok := s.devs[id]
 		if !ok {
-			d = &localDev{slot: v.Attachment.Slot, sizeGB: v.Size}
+			d = &localDev{instance: v.Attachment.InstanceID, slot: v.Attachment.Slot, sizeGB: v.Size}
 			s.devs[id] = d
-			dev, err := s.disks.Attach(id, gibBytes(v.Size), []string{byPathLink(d.slot)})
+			link := byPathLink(d.slot)
+			if s.disksPerInstance {
+				link = d.instance + "/" + link
+			}
+			dev, err := s.disks.Attach(id, gibBytes(v.Size), []string{link})
 			if err != nil {
 				d.failed = true
 				v.LocalDeviceError = err.Error()

@@ -231,3 +231,38 @@ func readAt(t *testing.T, path string, n int) []byte {
 	}
 	return buf
 }
+
+// With several local instances (one per e2e node), each instance's SCSI
+// slots get their own device view: slot 1 of two instances must not
+// collide, and a disk moved to another instance moves its link.
+func TestLocalDiskPerInstance(t *testing.T) {
+	clk := newFakeClock()
+	disks := newFakeDisks()
+	h := newHarness(t, Options{Now: clk.Now, LocalDisks: disks, LocalInstances: []string{"node1", "node2"}, LocalDiskPerInstance: true})
+	seed(t, h.sim, Instance{InstanceID: "node1"}, Instance{InstanceID: "node2"})
+	setTransitions(h.sim, map[string]time.Duration{"*": 10 * time.Second})
+
+	a := h.ok("CreateVolume", "Size", "100", "InstanceId", "node1").text("volumeId")
+	b := h.ok("CreateVolume", "Size", "100", "InstanceId", "node2").text("volumeId")
+	clk.Advance(10 * time.Second)
+	h.ok("DescribeVolumes")
+	link := "dev/disk/by-path/pci-0000:00:10.0-scsi-0:0:1:0"
+	got := strings.Join(disks.take(), "\n")
+	for _, want := range []string{
+		fmt.Sprintf("attach %s %d node1/%s", a, int64(100)<<30, link),
+		fmt.Sprintf("attach %s %d node2/%s", b, int64(100)<<30, link),
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("calls %q lack %q", got, want)
+		}
+	}
+
+	h.ok("DetachVolume", "VolumeId", a, "InstanceId", "node1", "Agreement", "true")
+	clk.Advance(10 * time.Second)
+	h.ok("DescribeVolumes")
+	expectCalls(t, disks, "detach "+a)
+	h.ok("AttachVolume", "VolumeId", a, "InstanceId", "node2")
+	clk.Advance(10 * time.Second)
+	h.ok("DescribeVolumes")
+	expectCalls(t, disks, fmt.Sprintf("attach %s %d node2/dev/disk/by-path/pci-0000:00:10.0-scsi-0:0:2:0", a, int64(100)<<30))
+}

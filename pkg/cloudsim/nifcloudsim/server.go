@@ -66,7 +66,11 @@ type Options struct {
 	Controls       *simcore.Controls // nil -> simcore.NewControls()
 	LocalDisks     localdisk.Manager // nil -> no real devices
 	LocalInstances []string          // instanceIds that stand for this machine
-	Now            func() time.Time  // nil -> time.Now
+	// LocalDiskPerInstance puts each instance's device links under
+	// <root>/<instanceId>/, so that several local instances (one per
+	// e2e node) each see only their own SCSI slots.
+	LocalDiskPerInstance bool
+	Now                  func() time.Time // nil -> time.Now
 }
 
 // Sim is a NIFCLOUD computing API simulator.
@@ -75,9 +79,11 @@ type Sim struct {
 	region   string
 	controls *simcore.Controls
 	disks    localdisk.Manager
-	now      func() time.Time
-	store    *simcore.Store
-	actions  map[string]action
+	// disksPerInstance: Options.LocalDiskPerInstance.
+	disksPerInstance bool
+	now              func() time.Time
+	store            *simcore.Store
+	actions          map[string]action
 
 	mu    sync.Mutex
 	st    *State
@@ -97,15 +103,16 @@ type action struct {
 // New builds a simulator, loading persisted state when StatePath has some.
 func New(opts Options) (*Sim, error) {
 	s := &Sim{
-		creds:    map[string]string{},
-		region:   opts.Region,
-		controls: opts.Controls,
-		disks:    opts.LocalDisks,
-		now:      opts.Now,
-		store:    simcore.NewStore(opts.StatePath),
-		st:       newState(),
-		local:    map[string]bool{},
-		devs:     map[string]*localDev{},
+		creds:            map[string]string{},
+		region:           opts.Region,
+		controls:         opts.Controls,
+		disks:            opts.LocalDisks,
+		disksPerInstance: opts.LocalDiskPerInstance,
+		now:              opts.Now,
+		store:            simcore.NewStore(opts.StatePath),
+		st:               newState(),
+		local:            map[string]bool{},
+		devs:             map[string]*localDev{},
 	}
 	for k, v := range opts.Credentials {
 		s.creds[k] = v

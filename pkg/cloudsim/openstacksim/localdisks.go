@@ -60,7 +60,16 @@ func (s *Sim) localAttachLocked(v *Volume) {
 	if s.opts.LocalDisks == nil || !s.attachedLocallyLocked(v) {
 		return
 	}
-	dev, err := s.opts.LocalDisks.Attach(v.ID, int64(v.Size)<<30, []string{VirtioLink(v.ID)})
+	link := VirtioLink(v.ID)
+	if s.opts.LocalDiskPerServer {
+		for _, a := range v.Attachments {
+			if s.local[a.ServerID] {
+				link = a.ServerID + "/" + link
+				break
+			}
+		}
+	}
+	dev, err := s.opts.LocalDisks.Attach(v.ID, int64(v.Size)<<30, []string{link})
 	if err != nil {
 		v.LocalError = "attach: " + err.Error()
 		return

@@ -136,3 +136,19 @@ func TestLocalDiskLoopDevice(t *testing.T) {
 		t.Fatalf("link survives detach: %v", err)
 	}
 }
+
+// One device view per local server (several e2e nodes on one machine).
+func TestLocalDiskPerServer(t *testing.T) {
+	disks := &fakeDisks{}
+	e := newEnv(t, Options{LocalDisks: disks, LocalDiskPerServer: true})
+	n1 := e.addNode(t, "node1", "10.0.0.90")
+	n2 := e.addNode(t, "node2", "10.0.0.91")
+	e.sim.SetLocalServers(n1.ID, n2.ID)
+	v := ok(volumes.Create(ctx(), e.block, volumes.CreateOpts{Size: 1}, nil).Extract()).must(t)
+	ok(volumeattach.Create(ctx(), e.compute, n2.ID, volumeattach.CreateOpts{VolumeID: v.ID}).Extract()).must(t)
+	e.sim.Snapshot()
+	want := fmt.Sprintf("attach %s %d %s/dev/disk/by-id/virtio-%s", v.ID, 1<<30, n2.ID, v.ID[:20])
+	if got := strings.Join(disks.take(), "\n"); !strings.Contains(got, want) {
+		t.Fatalf("calls %q lack %q", got, want)
+	}
+}

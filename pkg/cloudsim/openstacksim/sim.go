@@ -51,8 +51,11 @@ type Options struct {
 	Controls       *simcore.Controls
 	LocalDisks     localdisk.Manager // nil = no real devices
 	LocalServers   []string          // server IDs that stand for this machine
-	VolumeQuotaGB  int               // 0 = unlimited; volumes+snapshots beyond it → 413
-	Now            func() time.Time
+	// LocalDiskPerServer puts each server's device links under
+	// <root>/<serverId>/ (one device view per e2e node).
+	LocalDiskPerServer bool
+	VolumeQuotaGB      int // 0 = unlimited; volumes+snapshots beyond it → 413
+	Now                func() time.Time
 }
 
 // Sim is one simulated OpenStack cloud.
