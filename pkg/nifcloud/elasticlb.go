@@ -98,6 +98,9 @@ type ELBListenerDesc struct {
 // one it has no Timeout or HealthyThreshold, neither as sent
 // (RequestHealthCheckOfNiftyConfigureElasticLoadBalancerHealthCheck) nor as
 // described (HealthCheckOfNiftyDescribeElasticLoadBalancers).
+// docs.nifcloud.com/cp/api/NiftyConfigureElasticLoadBalancerHealthCheck.htm:
+// the listener key plus HealthCheck.Target and HealthCheck.Interval, as in
+// the model.
 type ELBHealthCheck struct {
 	Target             string           `xml:"Target"`
 	Interval           int              `xml:"Interval"`
@@ -141,6 +144,9 @@ func (c *Client) NiftyDescribeElasticLoadBalancers(ctx context.Context, in *Desc
 }
 
 // CreateElasticLoadBalancerInput creates an ELB.
+// docs.nifcloud.com/cp/api/NiftyCreateElasticLoadBalancer.htm: the
+// Listeners.member.n.{Protocol,ElasticLoadBalancerPort,InstancePort,
+// BalancingType,Description} kumo sends, as in the model.
 type CreateElasticLoadBalancerInput struct {
 	ElasticLoadBalancerName string
 	Listeners               []ELBListener
@@ -284,6 +290,11 @@ func (c *Client) NiftyUpdateElasticLoadBalancer(ctx context.Context, in *UpdateE
 
 // ELB listener attribute keys of NiftyModifyElasticLoadBalancerAttributes
 // (model enum KeyOfLoadBalancerAttributesForNiftyModifyElasticLoadBalancerAttributes).
+// docs.nifcloud.com/cp/api/NiftyModifyElasticLoadBalancerAttributes.htm is
+// not in the public material checked so far; NIFCLOUD's own
+// terraform-provider-nifcloud (its ELB resource) sends the same
+// LoadBalancerAttributes.AdditionalAttributes keys, through the SDK built
+// from the same model, so that is no independent confirmation.
 const (
 	ELBAttrBalancingType = "balancingType"
 	ELBAttrDescription   = "description"

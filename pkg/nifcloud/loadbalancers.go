@@ -46,6 +46,8 @@ func (l Listener) encode(f *Form) {
 }
 
 // DescribeLoadBalancersInput selects load balancers; empty lists all.
+// docs.nifcloud.com/cp/api/DescribeLoadBalancers.htm documents exactly these
+// keys (the model does not; tests/conformance sdkOverride).
 type DescribeLoadBalancersInput struct {
 	// Names go to LoadBalancerNames.member.N.
 	Names []string

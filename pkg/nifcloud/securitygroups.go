@@ -107,6 +107,9 @@ func (c *Client) AuthorizeSecurityGroupIngress(ctx context.Context, in *Security
 
 // RevokeSecurityGroupIngress removes rules. A missing rule fails with
 // Client.InvalidParameterNotFound.SecurityGroupIngress.
+// docs.nifcloud.com/cp/api/RevokeSecurityGroupIngress.htm: GroupName and
+// IpPermissions.n.{IpProtocol,FromPort,ToPort,InOut,...}; UserId and
+// IpPermissions.n.Groups.m.UserId are not specifiable (kumo never sends them).
 func (c *Client) RevokeSecurityGroupIngress(ctx context.Context, in *SecurityGroupIngressInput) (*ReturnOutput, error) {
 	out := &ReturnOutput{}
 	if err := c.call(ctx, in.form("RevokeSecurityGroupIngress"), out); err != nil {

@@ -156,11 +156,16 @@ func (c *Client) AttachVolume(ctx context.Context, in *AttachVolumeInput) (*Volu
 
 // DetachVolumeInput detaches VolumeID from InstanceID. Agreement=true is
 // always sent (NIFCLOUD requires the caller to accept the risk).
-// Like AttachVolume, the model's DetachVolumeRequest has no InstanceUniqueId.
+// Like AttachVolume, the model's DetachVolumeRequest has no InstanceUniqueId;
+// docs.nifcloud.com/cp/api/DetachVolume.htm agrees (VolumeId, InstanceId,
+// Device, Force, Agreement).
 type DetachVolumeInput struct {
 	VolumeID   string
 	InstanceID string
-	// Force detaches even if the OS still uses the disk.
+	// Force is never sent: the model's DetachVolumeRequest defines Force
+	// (and Device), but docs.nifcloud.com/cp/api/DetachVolume.htm marks
+	// both as not specifiable (tests/conformance docForbidden). The field
+	// stays so that callers keep compiling; it has no effect.
 	Force bool
 }
 
@@ -171,9 +176,6 @@ func (c *Client) DetachVolume(ctx context.Context, in *DetachVolumeInput) (*Volu
 		Set("VolumeId", in.VolumeID).
 		Str("InstanceId", in.InstanceID).
 		Bool("Agreement", true)
-	if in.Force {
-		f.Bool("Force", true)
-	}
 	out := &VolumeAttachmentOutput{}
 	if err := c.call(ctx, f, out); err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -62,6 +63,9 @@ func TestSimulatorAllowList(t *testing.T) {
 				if !model[k] && !sdkOverride(meth.Name, k) {
 					t.Errorf("allow-list key %s is not in input shape %s", k, op.Input)
 				}
+				if slices.Contains(docForbidden[meth.Name], k) {
+					t.Errorf("allow-list key %s is marked not specifiable by the public API reference (docForbidden)", k)
+				}
 			}
 			form := url.Values{"Action": {meth.Name}, "Version": {nifcloud.APIVersion}, "KumoBogusKey": {"1"}}
 			signer.Sign(form, accessKey, secretKey, u.Host, "/api/", time.Now())
@@ -75,6 +79,40 @@ func TestSimulatorAllowList(t *testing.T) {
 				t.Errorf("bogus key: HTTP %d %s, want 400 %s", resp.StatusCode, body, nifcloudsim.CodeUnknownParameter)
 			}
 		})
+	}
+}
+
+// TestDocForbiddenKeys keeps the docForbidden override honest: each key is
+// one the model defines (else the override is stale) and the simulator
+// refuses it with the unknown-parameter error, as the public reference
+// says it cannot be specified.
+func TestDocForbiddenKeys(t *testing.T) {
+	m := loadModel(t)
+	_, srv := newSim(t)
+	u, _ := url.Parse(srv.URL)
+	for action, keys := range docForbidden {
+		op, ok := m.Operations[action]
+		if !ok {
+			t.Errorf("docForbidden names %s, which the model does not define", action)
+			continue
+		}
+		model := m.QueryKeys(op.Input)
+		for _, k := range keys {
+			if !slices.Contains(model, k) {
+				t.Errorf("%s: docForbidden key %s is not in input shape %s; drop it from the override", action, k, op.Input)
+			}
+			form := url.Values{"Action": {action}, "Version": {nifcloud.APIVersion}, strings.ReplaceAll(k, ".N", ".1"): {"x"}}
+			signer.Sign(form, accessKey, secretKey, u.Host, "/api/", time.Now())
+			resp, err := http.PostForm(srv.URL+"/api/", form)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			_ = resp.Body.Close() // read-only body, fully read or discarded
+			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), nifcloudsim.CodeUnknownParameter) {
+				t.Errorf("%s with %s: HTTP %d %s, want 400 %s", action, k, resp.StatusCode, body, nifcloudsim.CodeUnknownParameter)
+			}
+		}
 	}
 }
 

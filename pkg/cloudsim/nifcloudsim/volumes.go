@@ -256,9 +256,6 @@ func (s *Sim) detachVolume(p params, now time.Time) (*node, *apiError) {
 	if !agree {
 		return nil, clientErr(CodeAgreementRequired, "Detaching a disk requires Agreement=true.")
 	}
-	if _, _, e := p.optBool("Force"); e != nil {
-		return nil, e
-	}
 	a := v.Attachment
 	if a == nil || a.InstanceID != in.InstanceID {
 		return nil, clientErr(CodeVolumeDetached, "The volume '%s' is not attached to the instance '%s'.", v.VolumeID, in.InstanceID)
