@@ -32,7 +32,14 @@ version_of() { awk -v m="$2" '$1=="require" && $2==m {print $3} $1==m {print $2}
 kube=$root/tests/e2e/tools/kube
 build "$kube" "$(version_of "$kube" k8s.io/kubernetes)" \
   k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-  k8s.io/kubernetes/cmd/kube-scheduler
+  k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubelet
+
+# The e2e nodes' container runtime (runc itself comes from Debian).
+containerd=$root/tests/e2e/tools/containerd
+build "$containerd" "$(version_of "$containerd" github.com/containerd/containerd/v2)" \
+  github.com/containerd/containerd/v2/cmd/containerd \
+  github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2 \
+  github.com/containerd/containerd/v2/cmd/ctr
 
 attacher=$root/tests/e2e/tools/attacher
 build "$attacher" "$(version_of "$attacher" github.com/kubernetes-csi/external-attacher/v4)" \

@@ -4,7 +4,7 @@
 # Kubernetes binaries once (cached under tests/e2e/.bin).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-KUMO_NEED_ETCD=1 "$root/hack/install-deps.sh"
+KUMO_NEED_ETCD=1 KUMO_NEED_KUBELET=1 "$root/hack/install-deps.sh"
 "$root/hack/build-kube.sh"
 cd "$root/tests/e2e"
 go vet ./...

@@ -12,6 +12,13 @@ command -v blkid >/dev/null 2>&1 || need+=(util-linux)
 if [[ "${KUMO_NEED_ETCD:-}" == 1 ]] && ! command -v etcd >/dev/null 2>&1; then
   need+=(etcd-server)
 fi
+# The e2e kubelets: runc for containerd, the CNI loopback plugin, and a
+# static busybox for the locally made Pod image.
+if [[ "${KUMO_NEED_KUBELET:-}" == 1 ]]; then
+  command -v runc >/dev/null 2>&1 || need+=(runc)
+  [[ -x /usr/lib/cni/loopback ]] || need+=(containernetworking-plugins)
+  dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
+fi
 if ((${#need[@]} == 0)); then
   exit 0
 fi

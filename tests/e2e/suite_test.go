@@ -37,6 +37,9 @@ type env struct {
 	cp    *framework.ControlPlane
 	sim   *framework.Cloudsim
 	procs []*framework.Process
+	// extra are processes stopped by their owner (real nodes) but
+	// scanned and dumped with the rest.
+	extra []*framework.Process
 	// secrets must never appear in any process's log.
 	secrets []string
 	// metrics fetch the /metrics of running components for the scan.
@@ -44,6 +47,12 @@ type env struct {
 }
 
 func newEnv(t *testing.T, simOpts framework.CloudsimOptions) *env {
+	t.Helper()
+	return newEnvWith(t, simOpts, framework.ControlPlaneOptions{})
+}
+
+// newEnvWith is newEnv with control plane options (real kubelets).
+func newEnvWith(t *testing.T, simOpts framework.CloudsimOptions, cpOpts framework.ControlPlaneOptions) *env {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("e2e: skipped with -short")
@@ -61,7 +70,7 @@ func newEnv(t *testing.T, simOpts framework.CloudsimOptions) *env {
 		_ = os.MkdirAll(dir, 0o755)
 	}
 	e := &env{t: t, ctx: ctx, dir: dir, bins: bins, secrets: framework.Secrets(), metrics: map[string]func(context.Context) (string, error){}}
-	cp, err := framework.StartControlPlane(ctx, bins, dir, framework.ControlPlaneOptions{})
+	cp, err := framework.StartControlPlane(ctx, bins, dir, cpOpts)
 	if err != nil {
 		t.Fatalf("control plane: %v", err)
 	}
@@ -104,7 +113,7 @@ func (e *env) checkNoSecretsLogged() {
 			}
 		}
 	}
-	all := append(append([]*framework.Process{}, e.cp.Processes()...), e.procs...)
+	all := append(append(append([]*framework.Process{}, e.cp.Processes()...), e.procs...), e.extra...)
 	for _, p := range all {
 		if p == e.sim.Proc {
 			continue // the simulator is the cloud: it knows the secrets
@@ -142,7 +151,7 @@ func (e *env) dumpLogsOnFailure() {
 	if !e.t.Failed() {
 		return
 	}
-	all := append(append([]*framework.Process{}, e.cp.Processes()...), e.procs...)
+	all := append(append(append([]*framework.Process{}, e.cp.Processes()...), e.procs...), e.extra...)
 	for _, p := range all {
 		e.t.Logf("---- %s (%s), last lines:\n%s", p.Name, p.LogPath, p.LogTail(40))
 	}

@@ -30,6 +30,10 @@ type CloudsimOptions struct {
 	Latency string
 	// Env adds environment variables (credentials).
 	Env []string
+	// LocalDiskRoot enables real loop devices for the instances/servers
+	// marked local (--local-disk-root), one device view per node below
+	// it (--local-disk-per-node).
+	LocalDiskRoot string
 }
 
 // StartCloudsim starts cmd/cloudsim on free loopback ports with its state
@@ -52,6 +56,9 @@ func StartCloudsim(ctx context.Context, bins Binaries, dir, logDir string, opts 
 	}
 	if opts.Latency != "" {
 		args = append(args, "--latency="+opts.Latency)
+	}
+	if opts.LocalDiskRoot != "" {
+		args = append(args, "--local-disk-root="+opts.LocalDiskRoot, "--local-disk-per-node")
 	}
 	p, err := StartProcess("cloudsim", logDir, bins.Cloudsim, args, opts.Env)
 	if err != nil {

@@ -27,6 +27,8 @@ type ControlPlane struct {
 	Config     *rest.Config
 	Client     kubernetes.Interface
 	procs      []*Process
+	// nodeTokens are the kubelets' credentials (ControlPlaneOptions.Nodes).
+	nodeTokens map[string]string
 }
 
 // ControlPlaneOptions tune the control plane.
@@ -40,6 +42,9 @@ type ControlPlaneOptions struct {
 	// dry-runs and authorization checks need nothing else); Binaries then
 	// needs only Etcd and APIServer.
 	APIServerOnly bool
+	// Nodes are the names of real kubelets that will join: each gets a
+	// token with its node identity (system:node:<name>, system:nodes).
+	Nodes []string
 }
 
 // StartControlPlane starts the three processes under dir and waits until
@@ -78,7 +83,15 @@ func (cp *ControlPlane) start(ctx context.Context, bins Binaries, opts ControlPl
 		return err
 	}
 	pki := filepath.Join(cp.Dir, "pki")
-	if err := writePKI(pki, token); err != nil {
+	cp.nodeTokens = map[string]string{}
+	var nodeLines string
+	for _, n := range opts.Nodes {
+		if cp.nodeTokens[n], err = randomHex(16); err != nil {
+			return err
+		}
+		nodeLines += nodeTokenLine(n, cp.nodeTokens[n])
+	}
+	if err := writePKI(pki, token, nodeLines); err != nil {
 		return err
 	}
 	api, err := StartProcess("kube-apiserver", cp.LogDir, bins.APIServer, []string{
@@ -91,7 +104,7 @@ func (cp *ControlPlane) start(ctx context.Context, bins Binaries, opts ControlPl
 		"--secure-port=" + strconv.Itoa(apiPort),
 		"--cert-dir=" + pki,
 		"--token-auth-file=" + filepath.Join(pki, "tokens.csv"),
-		"--authorization-mode=RBAC",
+		"--authorization-mode=Node,RBAC",
 		"--service-account-issuer=https://kubernetes.default.svc",
 		"--service-account-key-file=" + filepath.Join(pki, "sa.pub"),
 		"--service-account-signing-key-file=" + filepath.Join(pki, "sa.key"),
@@ -229,7 +242,7 @@ func randomHex(n int) (string, error) {
 
 // writePKI writes the service-account key pair and the static token file
 // of the test cluster's admin (group system:masters).
-func writePKI(dir, token string) error {
+func writePKI(dir, token, nodeLines string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
@@ -244,7 +257,7 @@ func writePKI(dir, token string) error {
 	files := map[string][]byte{
 		"sa.key":     pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}),
 		"sa.pub":     pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}),
-		"tokens.csv": []byte(fmt.Sprintf("%s,kumo-e2e-admin,1,\"system:masters\"\n", token)),
+		"tokens.csv": []byte(fmt.Sprintf("%s,kumo-e2e-admin,1,\"system:masters\"\n", token) + nodeLines),
 	}
 	for name, data := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
@@ -252,6 +265,16 @@ func writePKI(dir, token string) error {
 		}
 	}
 	return nil
+}
+
+// NodeKubeconfig writes the kubeconfig of node name (one of
+// ControlPlaneOptions.Nodes) to path.
+func (cp *ControlPlane) NodeKubeconfig(name, path string) (string, error) {
+	token, ok := cp.nodeTokens[name]
+	if !ok {
+		return "", fmt.Errorf("node %s was not in ControlPlaneOptions.Nodes", name)
+	}
+	return path, writeKubeconfig(path, cp.Config.Host, cp.Config.TLSClientConfig.CAFile, token)
 }
 
 func writeKubeconfig(path, host, caFile, token string) error {

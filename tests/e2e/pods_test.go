@@ -1,0 +1,205 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/kumo-project/kumo/tests/e2e/framework"
+)
+
+// kubeletControllers are kube-controller-manager's controllers when real
+// kubelets run: the node lifecycle controller removes the not-ready taint
+// once they report Ready.
+const kubeletControllers = "persistentvolume-binder-controller,persistentvolume-attach-detach-controller," +
+	"persistentvolume-protection-controller,persistentvolumeclaim-protection-controller,node-lifecycle-controller," +
+	"persistentvolume-expander-controller"
+
+// podCluster is a test cluster with real nodes.
+type podCluster struct {
+	*env
+	nodes map[string]*framework.KubeletNode
+}
+
+// startNodes starts one real node per entry (kubelet, containerd, kumo's
+// node plugin, registrar) in short directories (unix socket limits).
+func (c *podCluster) startNodes(t *testing.T, nbins framework.NodeBinaries, images []string, opts []framework.NodeOptions) {
+	t.Helper()
+	base, err := os.MkdirTemp("/tmp", "kn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(base) })
+	for i, o := range opts {
+		o.Images = images
+		n, err := framework.StartKubeletNode(c.ctx, nbins, c.cp, fmt.Sprintf("%s/%d", base, i), o)
+		if n != nil {
+			c.nodes[o.Name] = n
+			c.extra = append(c.extra, n.Processes()...)
+			t.Cleanup(n.Stop)
+		}
+		if err != nil {
+			t.Fatalf("node %s: %v", o.Name, err)
+		}
+	}
+}
+
+// busyboxPod runs script in the local busybox image on node with the
+// claim mounted at /data.
+func busyboxPod(name, node, claim, script string) *v1.Pod {
+	return &v1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"},
+		Spec: v1.PodSpec{
+			NodeName:                      node,
+			HostNetwork:                   true,
+			RestartPolicy:                 v1.RestartPolicyNever,
+			TerminationGracePeriodSeconds: ptr.To[int64](1),
+			Containers: []v1.Container{{
+				Name: "app", Image: framework.BusyboxImageName, ImagePullPolicy: v1.PullNever,
+				Command:      []string{"/bin/sh", "-c", script},
+				VolumeMounts: []v1.VolumeMount{{Name: "data", MountPath: "/data"}},
+			}},
+			Volumes: []v1.Volume{{Name: "data", VolumeSource: v1.VolumeSource{
+				PersistentVolumeClaim: &v1.PersistentVolumeClaimVolumeSource{ClaimName: claim},
+			}}},
+		},
+	}
+}
+
+// runPod creates the Pod, waits for it to succeed and returns its log.
+func (c *podCluster) runPod(t *testing.T, pod *v1.Pod) string {
+	t.Helper()
+	pods := c.cp.Client.CoreV1().Pods(pod.Namespace)
+	created, err := pods.Create(c.ctx, pod, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last *v1.Pod
+	c.eventually("pod "+pod.Name+" succeeded", 3*time.Minute, func(ctx context.Context) (bool, error) {
+		p, err := pods.Get(ctx, pod.Name, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		last = p
+		switch p.Status.Phase {
+		case v1.PodSucceeded:
+			return true, nil
+		case v1.PodFailed:
+			return false, fmt.Errorf("pod failed: %s", c.podLog(p))
+		}
+		return false, fmt.Errorf("phase %s %v", p.Status.Phase, containerStates(p))
+	})
+	log := c.podLog(last)
+	if err := pods.Delete(c.ctx, pod.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}); err != nil {
+		t.Fatal(err)
+	}
+	c.eventually("pod "+pod.Name+" gone", 2*time.Minute, func(ctx context.Context) (bool, error) {
+		_, err := pods.Get(ctx, created.Name, metav1.GetOptions{})
+		return apierrors.IsNotFound(err), err
+	})
+	return log
+}
+
+func (c *podCluster) podLog(p *v1.Pod) string {
+	n, ok := c.nodes[p.Spec.NodeName]
+	if !ok {
+		return "(not on a real node)"
+	}
+	log, err := n.ContainerLog(p, "app")
+	if err != nil {
+		return fmt.Sprintf("(no log: %v)", err)
+	}
+	return log
+}
+
+func containerStates(p *v1.Pod) []string {
+	var out []string
+	for _, s := range p.Status.ContainerStatuses {
+		switch {
+		case s.State.Waiting != nil:
+			out = append(out, s.Name+": waiting "+s.State.Waiting.Reason+" "+s.State.Waiting.Message)
+		case s.State.Terminated != nil:
+			out = append(out, s.Name+": terminated "+s.State.Terminated.Reason)
+		default:
+			out = append(out, s.Name+": running")
+		}
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Status != v1.ConditionTrue && c.Message != "" {
+			out = append(out, string(c.Type)+": "+c.Message)
+		}
+	}
+	return out
+}
+
+func TestOpenStackPods(t *testing.T) {
+	names := []string{"os-node-1", "os-node-2"}
+	dir := t.TempDir()
+	e := newEnvWith(t, framework.CloudsimOptions{
+		Transition:    "volume.create=200ms,volume.attach=200ms,volume.detach=200ms",
+		Env:           framework.SimEnv(),
+		LocalDiskRoot: dir + "/devices",
+	}, framework.ControlPlaneOptions{Scheduler: true, Controllers: kubeletControllers, Nodes: names})
+	c := &podCluster{env: e, nodes: map[string]*framework.KubeletNode{}}
+	nbins, err := framework.PrepareNodeBinaries(mustRepoRoot(t), e.bins)
+	if err != nil {
+		t.Fatal(err)
+	}
+	images, err := framework.ImportedImages(mustRepoRoot(t), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for i, n := range names {
+		id, err := framework.AddOpenStackServer(e.ctx, e.sim, n, openstackZone, 21+i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	if err := e.sim.Admin(e.ctx, http.MethodPost, e.sim.OpenStackURL, framework.OpenStackAdmin+"local-servers", map[string]any{"servers": ids}, nil); err != nil {
+		t.Fatal(err)
+	}
+	conf, err := framework.WriteOpenStackCloudConf(e.ctx, e.sim, e.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ccm, err := framework.StartCCM(e.ctx, e.bins, e.cp, framework.CCMOptions{Cloud: "openstack", CloudConfig: conf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.track(ccm.Process)
+	var opts []framework.NodeOptions
+	for i, n := range names {
+		opts = append(opts, framework.NodeOptions{Name: n, CloudID: ids[i], Zone: openstackZone, Cloud: "openstack", CloudConfig: conf,
+			DriverName: "cinder.csi.openstack.org", DeviceRoot: dir + "/devices/" + ids[i]})
+	}
+	c.startNodes(t, nbins, images, opts)
+
+	t.Run("a pod runs on a real kubelet", func(t *testing.T) {
+		pod := busyboxPod("hello", names[0], "", "echo hello from $(cat /proc/sys/kernel/hostname)")
+		pod.Spec.Volumes = nil
+		pod.Spec.Containers[0].VolumeMounts = nil
+		if log := c.runPod(t, pod); !strings.Contains(log, "hello from") {
+			t.Errorf("log %q", log)
+		}
+	})
+}
+
+func mustRepoRoot(t *testing.T) string {
+	t.Helper()
+	root, err := framework.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
