@@ -290,9 +290,15 @@ func TestCSIDeployment(t *testing.T) {
 			for _, ctr := range specs["kumo-csi-controller"].Containers {
 				sidecarArgs[ctr.Name] = ctr.Args
 			}
-			for _, want := range []string{"--feature-gates=Topology=true", "--extra-create-metadata", "--leader-election=true"} {
+			for _, want := range []string{"--extra-create-metadata", "--leader-election=true"} {
 				if !slices.Contains(sidecarArgs["csi-provisioner"], want) {
 					t.Errorf("csi-provisioner args %v lack %s", sidecarArgs["csi-provisioner"], want)
+				}
+			}
+			// Topology is GA in external-provisioner v6; its gate is not passed.
+			for _, a := range sidecarArgs["csi-provisioner"] {
+				if strings.HasPrefix(a, "--feature-gates=") && strings.Contains(a, "Topology") {
+					t.Errorf("csi-provisioner passes %s (Topology is GA in v6)", a)
 				}
 			}
 			for _, sc := range []string{"csi-attacher", "csi-resizer", "liveness-probe"} {
