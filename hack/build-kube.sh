@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Builds the Kubernetes binaries the end-to-end harness runs from the Go
 # module proxy, once: kube-apiserver, kube-controller-manager and
-# kube-scheduler (for `make demo`) from k8s.io/kubernetes, and
-# csi-attacher from kubernetes-csi/external-attacher. Both upstream modules
+# kube-scheduler (for `make demo`) from k8s.io/kubernetes, and the CSI
+# sidecars csi-attacher, csi-provisioner, csi-resizer, csi-snapshotter and
+# snapshot-controller from kubernetes-csi/external-*. The upstream modules
 # carry replace directives, so each is built from a wrapper module under
-# tests/e2e/tools/ that repeats them. Results are kept in $KUMO_BIN_DIR
-# (default tests/e2e/.bin) and reused while the pinned versions are unchanged.
+# tests/e2e/tools/ that repeats them. The VolumeSnapshot CRDs are copied from
+# the snapshotter's client module into $bindir/crds. Results are kept in
+# $KUMO_BIN_DIR (default tests/e2e/.bin) and reused while the pinned versions
+# are unchanged.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bindir=${KUMO_BIN_DIR:-$root/tests/e2e/.bin}
@@ -22,7 +25,9 @@ build() {
     stamp="$bindir/.$name-$version"
     [[ -f "$stamp" && -x "$bindir/$name" ]] && continue
     echo "build-kube: building $name $version" >&2
+    local start=$SECONDS
     (cd "$mod" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$bindir/$name" "$pkg")
+    echo "build-kube: built $name in $((SECONDS - start))s" >&2
     touch "$stamp"
   done
 }
@@ -44,3 +49,34 @@ build "$containerd" "$(version_of "$containerd" github.com/containerd/containerd
 attacher=$root/tests/e2e/tools/attacher
 build "$attacher" "$(version_of "$attacher" github.com/kubernetes-csi/external-attacher/v4)" \
   github.com/kubernetes-csi/external-attacher/v4/cmd/csi-attacher
+
+provisioner=$root/tests/e2e/tools/provisioner
+build "$provisioner" "$(version_of "$provisioner" github.com/kubernetes-csi/external-provisioner/v6)" \
+  github.com/kubernetes-csi/external-provisioner/v6/cmd/csi-provisioner
+
+resizer=$root/tests/e2e/tools/resizer
+build "$resizer" "$(version_of "$resizer" github.com/kubernetes-csi/external-resizer)" \
+  github.com/kubernetes-csi/external-resizer/cmd/csi-resizer
+
+snapshotter=$root/tests/e2e/tools/snapshotter
+snapshotter_version=$(version_of "$snapshotter" github.com/kubernetes-csi/external-snapshotter/v8)
+build "$snapshotter" "$snapshotter_version" \
+  github.com/kubernetes-csi/external-snapshotter/v8/cmd/csi-snapshotter \
+  github.com/kubernetes-csi/external-snapshotter/v8/cmd/snapshot-controller
+
+# The VolumeSnapshot CRDs csi-snapshotter and snapshot-controller watch, from
+# the client module the snapshotter wrapper pins (stamped like the binaries).
+client_version=$(version_of "$snapshotter" github.com/kubernetes-csi/external-snapshotter/client/v8)
+crd_stamp="$bindir/.crds-$client_version"
+crds=(volumesnapshotclasses volumesnapshotcontents volumesnapshots)
+if [[ ! -f "$crd_stamp" || ! -f "$bindir/crds/snapshot.storage.k8s.io_${crds[-1]}.yaml" ]]; then
+  echo "build-kube: copying VolumeSnapshot CRDs $client_version" >&2
+  client_dir=$(cd "$snapshotter" && go mod download github.com/kubernetes-csi/external-snapshotter/client/v8 &&
+    go list -m -f '{{.Dir}}' github.com/kubernetes-csi/external-snapshotter/client/v8)
+  rm -rf "$bindir/crds"
+  mkdir -p "$bindir/crds"
+  for kind in "${crds[@]}"; do
+    install -m 0644 "$client_dir/config/crd/snapshot.storage.k8s.io_$kind.yaml" "$bindir/crds/"
+  done
+  touch "$crd_stamp"
+fi

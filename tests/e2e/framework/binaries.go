@@ -18,6 +18,18 @@ type Binaries struct {
 	CCM               string
 	CSI               string
 	Cloudsim          string
+
+	// The other CSI sidecars and the snapshot controller, built by
+	// hack/build-kube.sh from tests/e2e/tools/{provisioner,resizer,snapshotter}
+	// like Attacher.
+	Provisioner        string
+	Resizer            string
+	Snapshotter        string
+	SnapshotController string
+	// CRDDir holds the VolumeSnapshot CRDs of the snapshotter's client module
+	// (snapshot.storage.k8s.io_volumesnapshotclasses.yaml,
+	// _volumesnapshotcontents.yaml, _volumesnapshots.yaml).
+	CRDDir string
 }
 
 // RepoRoot finds the repository root from the working directory (tests
@@ -73,5 +85,11 @@ func PrepareBinaries(root string) (Binaries, error) {
 		CCM:               filepath.Join(kumoBin, "cloud-controller-manager"),
 		CSI:               filepath.Join(kumoBin, "csi-driver"),
 		Cloudsim:          filepath.Join(kumoBin, "cloudsim"),
+
+		Provisioner:        filepath.Join(kubeBin, "csi-provisioner"),
+		Resizer:            filepath.Join(kubeBin, "csi-resizer"),
+		Snapshotter:        filepath.Join(kubeBin, "csi-snapshotter"),
+		SnapshotController: filepath.Join(kubeBin, "snapshot-controller"),
+		CRDDir:             filepath.Join(kubeBin, "crds"),
 	}, nil
 }
