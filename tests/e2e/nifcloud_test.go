@@ -121,8 +121,9 @@ func TestNIFCLOUD(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e.track(csiCtl.Driver)
-		e.track(csiCtl.Attacher)
+		for _, p := range csiCtl.Processes() {
+			e.track(p)
+		}
 		e.metrics["csi-controller"] = csiCtl.FetchMetrics
 		storageScenario(t, e, csiCtl, storageCase{
 			driverName:  "additional-storage.csi.nifcloud.com",

@@ -119,8 +119,9 @@ func TestOpenStack(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e.track(csiCtl.Driver)
-		e.track(csiCtl.Attacher)
+		for _, p := range csiCtl.Processes() {
+			e.track(p)
+		}
 		e.metrics["csi-controller"] = csiCtl.FetchMetrics
 		storageScenario(t, e, csiCtl, storageCase{
 			driverName:  "cinder.csi.openstack.org",

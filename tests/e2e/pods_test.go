@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -59,7 +60,9 @@ func busyboxPod(name, node, claim, script string) *v1.Pod {
 	return &v1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"},
 		Spec: v1.PodSpec{
-			NodeName:                      node,
+			// Scheduled, not bound by hand: WaitForFirstConsumer claims
+			// are provisioned for the node the scheduler picks.
+			NodeSelector:                  map[string]string{"kubernetes.io/hostname": node},
 			HostNetwork:                   true,
 			RestartPolicy:                 v1.RestartPolicyNever,
 			TerminationGracePeriodSeconds: ptr.To[int64](1),
@@ -141,50 +144,131 @@ func containerStates(p *v1.Pod) []string {
 	return out
 }
 
-func TestOpenStackPods(t *testing.T) {
-	names := []string{"os-node-1", "os-node-2"}
+// podCloud is one cloud's part of the real-node tests.
+type podCloud struct {
+	cloud, driver, topologyKey, zone string
+	params                           map[string]string
+	// addNodes creates the nodes' instances/servers in the simulator,
+	// marks them local (real loop devices) and returns their CSI node IDs.
+	addNodes func(e *env, names []string) ([]string, error)
+	// configure returns the CCM's and CSI controller's options and the
+	// node plugin's cloud.conf.
+	configure func(e *env) (framework.CCMOptions, framework.CSIOptions, string, error)
+	disks     func(e *env, ctx context.Context) (int, error)
+}
+
+// startPodCluster starts a control plane with the scheduler and the node
+// lifecycle controller, the simulator with real loop devices, kumo's CCM,
+// its CSI controller with the real sidecars, and real nodes.
+func startPodCluster(t *testing.T, pc podCloud, names []string) *podCluster {
+	t.Helper()
 	dir := t.TempDir()
 	e := newEnvWith(t, framework.CloudsimOptions{
-		Transition:    "volume.create=200ms,volume.attach=200ms,volume.detach=200ms",
+		Transition:    "volume.create=200ms,volume.attach=200ms,volume.detach=200ms,octavia.create=300ms",
 		Env:           framework.SimEnv(),
 		LocalDiskRoot: dir + "/devices",
 	}, framework.ControlPlaneOptions{Scheduler: true, Controllers: kubeletControllers, Nodes: names})
 	c := &podCluster{env: e, nodes: map[string]*framework.KubeletNode{}}
-	nbins, err := framework.PrepareNodeBinaries(mustRepoRoot(t), e.bins)
+	root := mustRepoRoot(t)
+	nbins, err := framework.PrepareNodeBinaries(root, e.bins)
 	if err != nil {
 		t.Fatal(err)
 	}
-	images, err := framework.ImportedImages(mustRepoRoot(t), dir)
+	images, err := framework.ImportedImages(root, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ids []string
-	for i, n := range names {
-		id, err := framework.AddOpenStackServer(e.ctx, e.sim, n, openstackZone, 21+i)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, id)
-	}
-	if err := e.sim.Admin(e.ctx, http.MethodPost, e.sim.OpenStackURL, framework.OpenStackAdmin+"local-servers", map[string]any{"servers": ids}, nil); err != nil {
-		t.Fatal(err)
-	}
-	conf, err := framework.WriteOpenStackCloudConf(e.ctx, e.sim, e.dir)
+	ids, err := pc.addNodes(e, names)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ccm, err := framework.StartCCM(e.ctx, e.bins, e.cp, framework.CCMOptions{Cloud: "openstack", CloudConfig: conf})
+	ccmOpts, csiOpts, nodeConf, err := pc.configure(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ccm, err := framework.StartCCM(e.ctx, e.bins, e.cp, ccmOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.track(ccm.Process)
+	csiCtl, err := framework.StartCSIController(e.ctx, e.bins, e.cp, e.dir, csiOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range csiCtl.Processes() {
+		e.track(p)
+	}
+	e.metrics["csi-controller"] = csiCtl.FetchMetrics
 	var opts []framework.NodeOptions
 	for i, n := range names {
-		opts = append(opts, framework.NodeOptions{Name: n, CloudID: ids[i], Zone: openstackZone, Cloud: "openstack", CloudConfig: conf,
-			DriverName: "cinder.csi.openstack.org", DeviceRoot: dir + "/devices/" + ids[i]})
+		opts = append(opts, framework.NodeOptions{Name: n, CloudID: ids[i], Zone: pc.zone, Cloud: pc.cloud, CloudConfig: nodeConf,
+			DriverName: pc.driver, DeviceRoot: dir + "/devices/" + ids[i]})
 	}
 	c.startNodes(t, nbins, images, opts)
+	return c
+}
 
+var openstackPods = podCloud{
+	cloud: "openstack", driver: "cinder.csi.openstack.org", topologyKey: "topology.cinder.csi.openstack.org/zone",
+	zone: openstackZone, params: map[string]string{"availability": openstackZone},
+	addNodes: func(e *env, names []string) ([]string, error) {
+		var ids []string
+		for i, n := range names {
+			id, err := framework.AddOpenStackServer(e.ctx, e.sim, n, openstackZone, 21+i)
+			if err != nil {
+				return nil, err
+			}
+			ids = append(ids, id)
+		}
+		return ids, e.sim.Admin(e.ctx, http.MethodPost, e.sim.OpenStackURL, framework.OpenStackAdmin+"local-servers", map[string]any{"servers": ids}, nil)
+	},
+	configure: func(e *env) (framework.CCMOptions, framework.CSIOptions, string, error) {
+		conf, err := framework.WriteOpenStackCloudConf(e.ctx, e.sim, e.dir)
+		return framework.CCMOptions{Cloud: "openstack", CloudConfig: conf}, framework.CSIOptions{Cloud: "openstack", CloudConfig: conf}, conf, err
+	},
+	disks: func(e *env, ctx context.Context) (int, error) {
+		st, err := (&openstackEnv{env: e}).state(ctx)
+		return len(st.Volumes), err
+	},
+}
+
+var nifcloudPods = podCloud{
+	cloud: "nifcloud", driver: "additional-storage.csi.nifcloud.com", topologyKey: "topology.additional-storage.csi.nifcloud.com/zone",
+	zone: nifcloudZone, params: map[string]string{"type": "high-speed", "accountingtype": "hourly"},
+	addNodes: func(e *env, names []string) ([]string, error) {
+		for i, n := range names {
+			if err := framework.AddNIFCLOUDInstance(e.ctx, e.sim, n, nifcloudZone, 21+i); err != nil {
+				return nil, err
+			}
+		}
+		return names, e.sim.Admin(e.ctx, http.MethodPost, e.sim.NIFCLOUDURL, framework.NIFCLOUDAdmin+"local-instances", map[string]any{"instanceIds": names}, nil)
+	},
+	configure: func(e *env) (framework.CCMOptions, framework.CSIOptions, string, error) {
+		env := framework.NIFCLOUDClientEnv(e.sim, nifcloudRegion)
+		return framework.CCMOptions{Cloud: "nifcloud", Env: env}, framework.CSIOptions{Cloud: "nifcloud", Env: env}, "", nil
+	},
+	disks: func(e *env, ctx context.Context) (int, error) {
+		st, err := (&nifcloudEnv{env: e}).state(ctx)
+		return len(st.Volumes), err
+	},
+}
+
+func TestOpenStackPods(t *testing.T) {
+	c := startPodCluster(t, openstackPods, []string{"os-node-1", "os-node-2"})
+	podScenarios(t, c, openstackPods)
+}
+
+func TestNIFCLOUDPods(t *testing.T) {
+	c := startPodCluster(t, nifcloudPods, []string{"nifnode1", "nifnode2"})
+	podScenarios(t, c, nifcloudPods)
+}
+
+func podScenarios(t *testing.T, c *podCluster, pc podCloud) {
+	var names []string
+	for n := range c.nodes {
+		names = append(names, n)
+	}
+	slices.Sort(names)
 	t.Run("a pod runs on a real kubelet", func(t *testing.T) {
 		pod := busyboxPod("hello", names[0], "", "echo hello from $(cat /proc/sys/kernel/hostname)")
 		pod.Spec.Volumes = nil
@@ -192,6 +276,10 @@ func TestOpenStackPods(t *testing.T) {
 		if log := c.runPod(t, pod); !strings.Contains(log, "hello from") {
 			t.Errorf("log %q", log)
 		}
+	})
+	podStorageScenario(t, c, podStorageCase{
+		driverName: pc.driver, topologyKey: pc.topologyKey, zone: pc.zone, params: pc.params, nodes: names,
+		disks: func(ctx context.Context) (int, error) { return pc.disks(c.env, ctx) },
 	})
 }
 

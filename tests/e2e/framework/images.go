@@ -166,7 +166,7 @@ func BusyboxImage(name, busybox string) ImageSpec {
 		{Path: "bin", Dir: true}, {Path: "tmp", Dir: true, Mode: 0o1777}, {Path: "data", Dir: true},
 		{Path: "bin/busybox", Source: busybox},
 	}
-	for _, applet := range []string{"sh", "cat", "echo", "sleep", "ls", "df", "dd", "touch", "mkdir", "test", "sync", "stat", "wc", "rm", "true"} {
+	for _, applet := range []string{"sh", "cat", "echo", "sleep", "ls", "df", "dd", "touch", "mkdir", "test", "sync", "stat", "wc", "rm", "true", "awk", "tail", "head", "grep", "blockdev", "mount", "cmp"} {
 		files = append(files, ImageFile{Path: "bin/" + applet, Link: "busybox"})
 	}
 	return ImageSpec{Name: name, Files: files, Entrypoint: []string{"/bin/sh"}}

@@ -304,9 +304,28 @@ func (n *KubeletNode) ContainerLog(pod *v1.Pod, container string) (string, error
 		if err != nil {
 			return "", err
 		}
-		b.Write(data)
+		b.WriteString(criLogText(string(data)))
 	}
 	return b.String(), nil
+}
+
+// criLogText strips the CRI log format ("<time> <stream> <P|F> <text>"):
+// F ends a line, P is a partial line continued by the next entry.
+func criLogText(log string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(log, "\n") {
+		f := strings.SplitN(line, " ", 4)
+		if len(f) < 3 {
+			continue
+		}
+		if len(f) == 4 {
+			b.WriteString(f[3])
+		}
+		if f[2] == "F" {
+			b.WriteString("\n")
+		}
+	}
+	return b.String()
 }
 
 // unmountUnder unmounts every mount below dir, deepest first (the kubelet

@@ -97,17 +97,38 @@ type CSIOptions struct {
 	CloudConfig string
 	Env         []string
 	ExtraArgs   []string
+	// Snapshots also starts csi-snapshotter (the cluster needs the
+	// VolumeSnapshot CRDs and snapshot-controller: InstallSnapshotCRDs,
+	// StartSnapshotController).
+	Snapshots bool
 }
 
-// CSIController is the CSI driver in controller mode plus csi-attacher.
+// CSIController is the CSI driver in controller mode with the real
+// sidecars next to it, as deploy/ runs them: csi-provisioner (topology,
+// --extra-create-metadata), csi-attacher, csi-resizer and, for clouds with
+// snapshots, csi-snapshotter.
 type CSIController struct {
-	Driver   *Process
-	Attacher *Process
-	Socket   string
-	Metrics  string // host:port of --http-endpoint
+	Driver      *Process
+	Attacher    *Process
+	Provisioner *Process
+	Resizer     *Process
+	Snapshotter *Process
+	Socket      string
+	Metrics     string // host:port of --http-endpoint
 }
 
-// StartCSIController runs `csi-driver --mode=controller` and csi-attacher
+// Processes returns the running processes.
+func (c *CSIController) Processes() []*Process {
+	var out []*Process
+	for _, p := range []*Process{c.Driver, c.Attacher, c.Provisioner, c.Resizer, c.Snapshotter} {
+		if p != nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// StartCSIController runs `csi-driver --mode=controller` and the sidecars
 // next to it on a unix socket under dir.
 func StartCSIController(ctx context.Context, bins Binaries, cp *ControlPlane, dir string, opts CSIOptions) (*CSIController, error) {
 	port, err := FreePort()
@@ -138,27 +159,44 @@ func StartCSIController(ctx context.Context, bins Binaries, cp *ControlPlane, di
 		drv.Stop(5 * time.Second)
 		return nil, err
 	}
-	c.Attacher, err = StartProcess("csi-attacher-"+opts.Cloud, cp.LogDir, bins.Attacher, []string{
-		"--kubeconfig=" + cp.Kubeconfig,
-		"--csi-address=" + sock,
-		"--leader-election=false",
-		"--timeout=60s",
-		"--worker-threads=4",
-		"--v=4",
-	}, nil)
-	if err != nil {
-		drv.Stop(5 * time.Second)
-		return nil, err
+	// The sidecars' flags are deploy/csi/base/controller.yaml's, with
+	// shorter timeouts and no leader election (one replica).
+	common := []string{"--kubeconfig=" + cp.Kubeconfig, "--csi-address=" + sock, "--leader-election=false", "--v=4"}
+	sidecars := []struct {
+		p    **Process
+		name string
+		bin  string
+		args []string
+	}{
+		{&c.Attacher, "csi-attacher", bins.Attacher, []string{"--timeout=60s", "--worker-threads=4"}},
+		{&c.Provisioner, "csi-provisioner", bins.Provisioner, []string{"--timeout=60s", "--extra-create-metadata", "--default-fstype=ext4", "--worker-threads=4"}},
+		{&c.Resizer, "csi-resizer", bins.Resizer, []string{"--timeout=60s", "--handle-volume-inuse-error=false"}},
+	}
+	if opts.Snapshots {
+		sidecars = append(sidecars, struct {
+			p    **Process
+			name string
+			bin  string
+			args []string
+		}{&c.Snapshotter, "csi-snapshotter", bins.Snapshotter, []string{"--timeout=60s", "--extra-create-metadata"}})
+	}
+	for _, s := range sidecars {
+		*s.p, err = StartProcess(s.name+"-"+opts.Cloud, cp.LogDir, s.bin, append(append([]string{}, common...), s.args...), nil)
+		if err != nil {
+			c.Stop()
+			return nil, err
+		}
 	}
 	return c, nil
 }
 
-// Stop stops csi-attacher and the driver.
+// Stop stops the sidecars and the driver.
 func (c *CSIController) Stop() {
-	if c.Attacher != nil {
-		c.Attacher.Stop(10 * time.Second)
+	for _, p := range []*Process{c.Snapshotter, c.Resizer, c.Provisioner, c.Attacher, c.Driver} {
+		if p != nil {
+			p.Stop(10 * time.Second)
+		}
 	}
-	c.Driver.Stop(10 * time.Second)
 }
 
 func waitTCP(ctx context.Context, what string, port int, p *Process) error {

@@ -161,7 +161,7 @@ func (d *demo) start(bins framework.Binaries) error {
 	if err != nil {
 		return err
 	}
-	d.procs = append(d.procs, csiCtl.Driver, csiCtl.Attacher)
+	d.procs = append(d.procs, csiCtl.Processes()...)
 	d.conn, err = grpc.NewClient("unix://"+csiCtl.Socket, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		return err
