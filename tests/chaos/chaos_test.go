@@ -68,8 +68,11 @@ var fastPoll = backoff.Policy{Initial: 50 * time.Millisecond, Max: 500 * time.Mi
 const nodeCount = 10
 
 // TestChaos creates and deletes load balancers and volumes on both clouds
-// with 20% of all API calls failing, and requires that everything
-// converges and that the simulators hold no leaked object at the end.
+// with 20% of all API calls failing, a few more answered by a hostile
+// endpoint (truncated, error inside a 200, non-JSON/XML, request echoed)
+// and a few mutating calls' answers lost after the call took effect, and
+// requires that everything converges and that the simulators hold no
+// leaked object at the end.
 func TestChaos(t *testing.T) {
 	if testing.Short() {
 		t.Skip("chaos run skipped in -short mode")
@@ -124,6 +127,11 @@ func TestChaos(t *testing.T) {
 	osc.controls.ResetCounts()
 	nif.controls.SetFaults(chaosFaults(nifcloudSeed))
 	osc.controls.SetFaults(chaosFaults(openstackSeed))
+	nif.controls.SetHostile(chaosHostile())
+	osc.controls.SetHostile(chaosHostile())
+	osc.cinderHostile.SetHostile(chaosHostileCinder())
+	nif.lost.set(lostRate)
+	osc.lost.set(lostRate)
 	start := time.Now()
 
 	var (
@@ -196,10 +204,16 @@ func TestChaos(t *testing.T) {
 	// The audit sees the clouds as an operator would after the storm.
 	nif.controls.SetFaults(simcore.FaultConfig{})
 	osc.controls.SetFaults(simcore.FaultConfig{})
+	nif.controls.SetHostile(simcore.HostileConfig{})
+	osc.controls.SetHostile(simcore.HostileConfig{})
+	osc.cinderHostile.SetHostile(simcore.HostileConfig{})
+	nifLost, osLost := nif.lost.counts(), osc.lost.counts()
+	nif.lost.set(0)
+	osc.lost.set(0)
 	leaks := append(auditNIFCLOUD(nif.sim.Snapshot(), nifRulesBefore), auditOpenStack(osc.sim.Snapshot(), osBase)...)
 
 	rep := report{Size: sz, Wall: wall, LBs: lbs, Volumes: volumes, Leaks: leaks, Errors: errs,
-		Clouds: []cloudCalls{callsOf("nifcloud", nif.controls), callsOf("openstack", osc.controls)}}
+		Clouds: []cloudCalls{callsOf("nifcloud", nif.controls, nifLost), callsOf("openstack", osc.controls, osLost, osc.cinderHostile.FaultsInjected())}}
 	text := rep.markdown()
 	t.Log("\n" + text)
 	if err := writeResults("RESULTS.md", sz.Mode, text); err != nil {
@@ -226,6 +240,12 @@ func TestChaos(t *testing.T) {
 	for _, c := range rep.Clouds {
 		if c.Faults["error"]+c.Faults["throttle"]+c.Faults["timeout"] == 0 {
 			t.Errorf("%s: no fault was injected (%d calls): the chaos run tested nothing", c.Cloud, c.Calls)
+		}
+		if c.hostile() == 0 {
+			t.Errorf("%s: no hostile answer was injected (%d requests): the hostile modes are not wired", c.Cloud, c.Requests())
+		}
+		if c.Faults[lostKind] == 0 {
+			t.Errorf("%s: no answer was lost after its call (%d requests): the lost-answer wrapper is not wired", c.Cloud, c.Requests())
 		}
 	}
 	if len(lbs) != 2 || len(volumes) != 2 {

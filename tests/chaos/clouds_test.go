@@ -146,6 +146,7 @@ type nifEnv struct {
 	controls *simcore.Controls
 	api      *nifcloud.Client
 	creates  *createLog
+	lost     *lostAnswers
 }
 
 func startNIFCLOUD(t *testing.T) *nifEnv {
@@ -158,7 +159,17 @@ func startNIFCLOUD(t *testing.T) *nifEnv {
 		t.Fatal(err)
 	}
 	log := &createLog{byName: map[string]int{}}
-	srv := httptest.NewServer(recordCreates(sim.Handler(), log, nifcloudCreateName))
+	// As cmd/cloudsim serves it (pkg/cloudsim/server.go), plus answers
+	// lost after the call was carried out; both are off until the run
+	// turns them on.
+	lost := newLostAnswers(recordCreates(sim.Handler(), log, nifcloudCreateName), nifcloudsim.AdminPrefix, nifcloudSeed)
+	hostile := simcore.HostileMiddleware(controls, simcore.DialectNIFCLOUD, nifcloudsim.AdminPrefix, lost)
+	srv := httptest.NewServer(hostileByAction(func(action, _ string) http.Handler {
+		if exemptFromHostile(action) {
+			return lost
+		}
+		return hostile
+	}))
 	t.Cleanup(srv.Close)
 	// Production retry policy (5 attempts, Retry-After honoured) with a
 	// short per-attempt timeout and backoff; no client-side rate limit so
@@ -169,7 +180,7 @@ func startNIFCLOUD(t *testing.T) *nifEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &nifEnv{sim: sim, controls: controls, api: api, creates: log}
+	return &nifEnv{sim: sim, controls: controls, api: api, creates: log, lost: lost}
 }
 
 // addInstances adds running instances <prefix>NN in security group
@@ -197,6 +208,9 @@ type osEnv struct {
 	cfg      *config.Config
 	clients  *client.Clients
 	creates  *createLog
+	lost     *lostAnswers
+	// cinderHostile injects the hostile answers of the Cinder calls.
+	cinderHostile *simcore.Controls
 }
 
 func startOpenStack(t *testing.T, ctx context.Context) *osEnv {
@@ -208,7 +222,18 @@ func startOpenStack(t *testing.T, ctx context.Context) *osEnv {
 		t.Fatal(err)
 	}
 	log := &createLog{byName: map[string]int{}}
-	srv := httptest.NewServer(recordCreates(sim.Handler(), log, cinderCreateName))
+	lost := newLostAnswers(recordCreates(sim.Handler(), log, cinderCreateName), openstacksim.AdminPrefix, openstackSeed)
+	// Cinder calls get their hostile answers from controls of their own
+	// (see chaosHostileCinder); only their hostile counters are used.
+	cinderHostile := simcore.NewControls()
+	hostile := simcore.HostileMiddleware(controls, simcore.DialectOpenStack, openstacksim.AdminPrefix, lost)
+	hostileCinder := simcore.HostileMiddleware(cinderHostile, simcore.DialectOpenStack, openstacksim.AdminPrefix, lost)
+	srv := httptest.NewServer(hostileByAction(func(_, path string) http.Handler {
+		if strings.HasPrefix(path, cinderPath) {
+			return hostileCinder
+		}
+		return hostile
+	}))
 	t.Cleanup(srv.Close)
 	var extNet string
 	for id, n := range sim.Snapshot().Networks {
@@ -234,7 +259,7 @@ func startOpenStack(t *testing.T, ctx context.Context) *osEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &osEnv{sim: sim, controls: controls, cfg: cfg, clients: clients, creates: log}
+	return &osEnv{sim: sim, controls: controls, cfg: cfg, clients: clients, creates: log, lost: lost, cinderHostile: cinderHostile}
 }
 
 // addServers adds servers <prefix>NN on the seeded private network.

@@ -182,6 +182,24 @@ func TestCreateDiskCleanup(t *testing.T) {
 	})
 }
 
+// TestCreateDiskGarbledLook: a look of the create's wait answered with a
+// non-XML 200 (a proxy's error page) only delays the wait; the create
+// neither fails nor removes its new disk.
+func TestCreateDiskGarbledLook(t *testing.T) {
+	e := newEnv(t, 5*time.Millisecond, nil)
+	e.inject.addRaw(describeByID, "<html><body>502 upstream gone</body></html>", 2)
+	disk, err := e.disks.CreateDisk(e.ctx, request(t, "pvc-garbled-look", 100, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if disk.Status != backend.StatusAvailable || len(e.volumes()) != 1 || e.volumes()[disk.ID] == nil {
+		t.Fatalf("disk = %+v, volumes = %v", disk, e.volumes())
+	}
+	if c := e.counts(); c["CreateVolume"] != 1 || c["DeleteVolume"] != 0 {
+		t.Fatalf("calls = %v, want one CreateVolume and no DeleteVolume", c)
+	}
+}
+
 // TestCreateDiskResumes: when CreateVolume's answer is lost after the
 // cloud made the disk, the client's retry hits the duplicate ID and
 // CreateDisk finishes the existing disk instead of making a second one.

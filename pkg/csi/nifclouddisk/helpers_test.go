@@ -51,7 +51,8 @@ type injector struct {
 type injected struct {
 	status int
 	code   string
-	after  bool // let the simulator act, then answer the error
+	after  bool   // let the simulator act, then answer the error
+	raw    string // answer 200 with this non-XML body instead
 }
 
 func (i *injector) add(action string, status int, code string, times int) {
@@ -69,6 +70,19 @@ func (i *injector) addAfter(action string, status int, code string, times int) {
 	defer i.mu.Unlock()
 	for range times {
 		i.faults[action] = append(i.faults[action], injected{status: status, code: code, after: true})
+	}
+}
+
+// describeByID is the injector's action name of a DescribeVolumes call
+// naming volume IDs (a wait's look, not a listing).
+const describeByID = "DescribeVolumes(ids)"
+
+// addRaw answers the next calls of action with a 200 and a raw body.
+func (i *injector) addRaw(action, body string, times int) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	for range times {
+		i.faults[action] = append(i.faults[action], injected{status: http.StatusOK, raw: body})
 	}
 }
 
@@ -91,7 +105,16 @@ func (i *injector) wrap(h http.Handler) http.Handler {
 				i.hosts[r.PostForm.Get("InstanceId")]++
 				i.mu.Unlock()
 			}
-			if f, ok := i.take(r.PostForm.Get("Action")); ok {
+			action := r.PostForm.Get("Action")
+			if action == "DescribeVolumes" && r.PostForm.Get("VolumeId.1") != "" {
+				action = describeByID
+			}
+			if f, ok := i.take(action); ok {
+				if f.raw != "" {
+					w.Header().Set("Content-Type", "text/html")
+					_, _ = fmt.Fprint(w, f.raw)
+					return
+				}
 				if f.after {
 					h.ServeHTTP(httptest.NewRecorder(), r)
 				}

@@ -24,8 +24,11 @@ type step func(ctx context.Context, v *nifcloud.Volume) (done bool, err error)
 // waitVolume looks at the volume until check is done, the wait's timeout
 // passes or ctx ends. The looks come from the shared watcher, which
 // batches the DescribeVolumes of all concurrent waits. Transient API
-// errors (throttling, 5xx left after the client's own retries) only delay
-// the wait. It returns the last volume seen (nil if gone).
+// errors (throttling, 5xx left after the client's own retries) and
+// garbled answers (nifcloud.ErrUnexpectedResponse: one shared look failing
+// to decode would otherwise fail every concurrent wait, and a create then
+// removes its new disk) only delay the wait. It returns the last volume
+// seen (nil if gone).
 func (d *Disks) waitVolume(ctx context.Context, id, what string, check step) (*nifcloud.Volume, error) {
 	return d.waitVolumeFrom(ctx, id, what, nil, check)
 }
@@ -63,7 +66,8 @@ func (d *Disks) waitVolumeFrom(ctx context.Context, id, what string, start *nifc
 			}
 			looks++
 			switch {
-			case o.err != nil && (errors.Is(o.err, backend.ErrUnavailable) || nifcloud.IsRetryable(o.err)):
+			case o.err != nil && (errors.Is(o.err, backend.ErrUnavailable) || nifcloud.IsRetryable(o.err) ||
+				errors.Is(o.err, nifcloud.ErrUnexpectedResponse)):
 				lastErr = o.err
 				logger.V(4).Info("Transient error while waiting", "waitingFor", what, "err", o.err)
 				continue

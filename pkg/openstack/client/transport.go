@@ -24,6 +24,7 @@ const CloudLabel = "openstack"
 // a per-attempt timeout, retries with jittered exponential backoff for 429
 // and 503 answers (honouring Retry-After, seconds or HTTP date) and for
 // connection errors of idempotent methods, Prometheus metrics per attempt,
+// an error body in a 2xx answer turned into a 502 (see flagErrorBody),
 // and structured klog lines. It never logs headers or bodies, so tokens
 // and passwords cannot leak through it.
 type Transport struct {
@@ -112,6 +113,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 		start := time.Now()
 		resp, err := t.base().RoundTrip(r)
+		if err == nil {
+			flagErrorBody(resp)
+		}
 		dur := time.Since(start)
 
 		status := 0
