@@ -23,6 +23,9 @@ type podStorageCase struct {
 	zone        string
 	params      map[string]string
 	nodes       []string // two nodes of the zone
+	// growTo is the expanded size (the cloud's size steps: NIFCLOUD
+	// disks come in 100 GB steps, so a 1Gi claim is 100Gi).
+	growTo string
 	// disks counts the cloud disks that exist (for the final audit).
 	disks func(ctx context.Context) (int, error)
 }
@@ -104,7 +107,7 @@ func podStorageScenario(t *testing.T, c *podCluster, sc podStorageCase) {
 			t.Fatal(err)
 		}
 		pod := busyboxPod("grower", sc.nodes[0], "grow",
-			`while [ "$(df -k /data | awk 'NR==2 {print $2}')" -lt 1500000 ]; do sleep 1; done; df -k /data`)
+			`start=$(df -k /data | awk 'NR==2 {print $2}'); while [ "$(df -k /data | awk 'NR==2 {print $2}')" -le "$start" ]; do sleep 1; done; df -k /data`)
 		pods := k.CoreV1().Pods("default")
 		if _, err := pods.Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
@@ -116,7 +119,7 @@ func podStorageScenario(t *testing.T, c *podCluster, sc podStorageCase) {
 			}
 			return p.Status.Phase == v1.PodRunning, fmt.Errorf("phase %s %v", p.Status.Phase, containerStates(p))
 		})
-		patch := []byte(`{"spec":{"resources":{"requests":{"storage":"2Gi"}}}}`)
+		patch := []byte(`{"spec":{"resources":{"requests":{"storage":"` + sc.growTo + `"}}}}`)
 		if _, err := k.CoreV1().PersistentVolumeClaims("default").Patch(ctx, "grow", types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
 			t.Fatal(err)
 		}
@@ -130,13 +133,13 @@ func podStorageScenario(t *testing.T, c *podCluster, sc podStorageCase) {
 			}
 			return p.Status.Phase == v1.PodSucceeded, fmt.Errorf("phase %s", p.Status.Phase)
 		})
-		c.eventually("PVC capacity is 2Gi", time.Minute, func(ctx context.Context) (bool, error) {
+		c.eventually("PVC capacity is "+sc.growTo, time.Minute, func(ctx context.Context) (bool, error) {
 			pvc, err := k.CoreV1().PersistentVolumeClaims("default").Get(ctx, "grow", metav1.GetOptions{})
 			if err != nil {
 				return false, err
 			}
 			got := pvc.Status.Capacity[v1.ResourceStorage]
-			return got.Cmp(resource.MustParse("2Gi")) == 0, fmt.Errorf("capacity %s, conditions %v", got.String(), pvc.Status.Conditions)
+			return got.Cmp(resource.MustParse(sc.growTo)) == 0, fmt.Errorf("capacity %s, conditions %v", got.String(), pvc.Status.Conditions)
 		})
 		deletePod(t, c, "grower")
 	})
@@ -156,8 +159,13 @@ func podStorageScenario(t *testing.T, c *podCluster, sc podStorageCase) {
 		pod.Spec.Containers[0].VolumeMounts = nil
 		pod.Spec.Containers[0].VolumeDevices = []v1.VolumeDevice{{Name: "data", DevicePath: "/dev/xvda"}}
 		log := c.runPod(t, pod)
-		if !strings.Contains(log, "block-data") || !strings.Contains(log, "1073741824") {
-			t.Errorf("block pod log %q", log)
+		pvc, err := k.CoreV1().PersistentVolumeClaims("default").Get(ctx, "raw", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		size := pvc.Status.Capacity[v1.ResourceStorage]
+		if !strings.Contains(log, "block-data") || !strings.Contains(log, fmt.Sprint(size.Value())) {
+			t.Errorf("block pod log %q, want the data and the claim's %d bytes", log, size.Value())
 		}
 	})
 

@@ -148,6 +148,7 @@ func containerStates(p *v1.Pod) []string {
 type podCloud struct {
 	cloud, driver, topologyKey, zone string
 	params                           map[string]string
+	growTo                           string
 	// addNodes creates the nodes' instances/servers in the simulator,
 	// marks them local (real loop devices) and returns their CSI node IDs.
 	addNodes func(e *env, names []string) ([]string, error)
@@ -210,7 +211,7 @@ func startPodCluster(t *testing.T, pc podCloud, names []string) *podCluster {
 
 var openstackPods = podCloud{
 	cloud: "openstack", driver: "cinder.csi.openstack.org", topologyKey: "topology.cinder.csi.openstack.org/zone",
-	zone: openstackZone, params: map[string]string{"availability": openstackZone},
+	zone: openstackZone, params: map[string]string{"availability": openstackZone}, growTo: "2Gi",
 	addNodes: func(e *env, names []string) ([]string, error) {
 		var ids []string
 		for i, n := range names {
@@ -234,7 +235,7 @@ var openstackPods = podCloud{
 
 var nifcloudPods = podCloud{
 	cloud: "nifcloud", driver: "additional-storage.csi.nifcloud.com", topologyKey: "topology.additional-storage.csi.nifcloud.com/zone",
-	zone: nifcloudZone, params: map[string]string{"type": "high-speed", "accountingtype": "hourly"},
+	zone: nifcloudZone, params: map[string]string{"type": "high-speed", "accountingtype": "hourly"}, growTo: "200Gi",
 	addNodes: func(e *env, names []string) ([]string, error) {
 		for i, n := range names {
 			if err := framework.AddNIFCLOUDInstance(e.ctx, e.sim, n, nifcloudZone, 21+i); err != nil {
@@ -278,7 +279,7 @@ func podScenarios(t *testing.T, c *podCluster, pc podCloud) {
 		}
 	})
 	podStorageScenario(t, c, podStorageCase{
-		driverName: pc.driver, topologyKey: pc.topologyKey, zone: pc.zone, params: pc.params, nodes: names,
+		driverName: pc.driver, topologyKey: pc.topologyKey, zone: pc.zone, params: pc.params, nodes: names, growTo: pc.growTo,
 		disks: func(ctx context.Context) (int, error) { return pc.disks(c.env, ctx) },
 	})
 }
