@@ -36,6 +36,9 @@ type openstackState struct {
 		FloatingIPAddress string `json:"floating_ip_address"`
 		PortID            string `json:"port_id"`
 	} `json:"floating_ips"`
+	Snapshots map[string]struct {
+		ID string `json:"id"`
+	} `json:"snapshots"`
 	Volumes map[string]struct {
 		Status      string `json:"status"`
 		Attachments []struct {

@@ -25,7 +25,8 @@ type podStorageCase struct {
 	nodes       []string // two nodes of the zone
 	// growTo is the expanded size (the cloud's size steps: NIFCLOUD
 	// disks come in 100 GB steps, so a 1Gi claim is 100Gi).
-	growTo string
+	growTo    string
+	snapshots bool
 	// disks counts the cloud disks that exist (for the final audit).
 	disks func(ctx context.Context) (int, error)
 }
@@ -82,6 +83,12 @@ func podStorageScenario(t *testing.T, c *podCluster, sc podStorageCase) {
 			t.Errorf("reader on %s saw %q", sc.nodes[1], log)
 		}
 	})
+
+	if sc.snapshots {
+		t.Run("a snapshot restores the data into a new claim", func(t *testing.T) {
+			snapshotRestoreScenario(t, c, sc)
+		})
+	}
 
 	t.Run("the claim grows online and the file system follows", func(t *testing.T) {
 		// XFS: online ext4 growth needs CAP_SYS_RESOURCE, which the
@@ -170,7 +177,7 @@ func podStorageScenario(t *testing.T, c *podCluster, sc podStorageCase) {
 	})
 
 	t.Run("deleting the claims deletes the disks", func(t *testing.T) {
-		for _, name := range []string{"data", "grow", "raw"} {
+		for _, name := range []string{"data", "grow", "raw", "restored"} {
 			if err := k.CoreV1().PersistentVolumeClaims("default").Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 				t.Fatal(err)
 			}

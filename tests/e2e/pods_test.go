@@ -149,6 +149,9 @@ type podCloud struct {
 	cloud, driver, topologyKey, zone string
 	params                           map[string]string
 	growTo                           string
+	// snapshots: the cloud has them (csi-snapshotter, snapshot-controller
+	// and the VolumeSnapshot CRDs run).
+	snapshots bool
 	// addNodes creates the nodes' instances/servers in the simulator,
 	// marks them local (real loop devices) and returns their CSI node IDs.
 	addNodes func(e *env, names []string) ([]string, error)
@@ -192,6 +195,17 @@ func startPodCluster(t *testing.T, pc podCloud, names []string) *podCluster {
 		t.Fatal(err)
 	}
 	e.track(ccm.Process)
+	if pc.snapshots {
+		if err := framework.InstallSnapshotCRDs(e.ctx, e.cp, e.bins.CRDDir); err != nil {
+			t.Fatal(err)
+		}
+		sc, err := framework.StartSnapshotController(e.cp, e.bins.SnapshotController)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.track(sc)
+		csiOpts.Snapshots = true
+	}
 	csiCtl, err := framework.StartCSIController(e.ctx, e.bins, e.cp, e.dir, csiOpts)
 	if err != nil {
 		t.Fatal(err)
@@ -211,7 +225,7 @@ func startPodCluster(t *testing.T, pc podCloud, names []string) *podCluster {
 
 var openstackPods = podCloud{
 	cloud: "openstack", driver: "cinder.csi.openstack.org", topologyKey: "topology.cinder.csi.openstack.org/zone",
-	zone: openstackZone, params: map[string]string{"availability": openstackZone}, growTo: "2Gi",
+	zone: openstackZone, params: map[string]string{"availability": openstackZone}, growTo: "2Gi", snapshots: true,
 	addNodes: func(e *env, names []string) ([]string, error) {
 		var ids []string
 		for i, n := range names {
@@ -229,7 +243,7 @@ var openstackPods = podCloud{
 	},
 	disks: func(e *env, ctx context.Context) (int, error) {
 		st, err := (&openstackEnv{env: e}).state(ctx)
-		return len(st.Volumes), err
+		return len(st.Volumes) + len(st.Snapshots), err
 	},
 }
 
@@ -280,6 +294,7 @@ func podScenarios(t *testing.T, c *podCluster, pc podCloud) {
 	})
 	podStorageScenario(t, c, podStorageCase{
 		driverName: pc.driver, topologyKey: pc.topologyKey, zone: pc.zone, params: pc.params, nodes: names, growTo: pc.growTo,
+		snapshots: pc.snapshots,
 		disks: func(ctx context.Context) (int, error) { return pc.disks(c.env, ctx) },
 	})
 }

@@ -191,6 +191,12 @@ func (s *Sim) volumeCreate(w http.ResponseWriter, r *http.Request, tok *Token) {
 			Metadata: in.Metadata, Multiattach: in.Multiattach, ProjectID: tok.ProjectID, Created: now, Updated: now,
 			Pending: &Transition{To: "available", At: s.after("volume.create")}}
 		s.state.Volumes[v.ID] = v
+		switch {
+		case in.SnapshotID != "":
+			s.copyLocalLocked(snapshotDataID(in.SnapshotID), v.ID)
+		case in.SourceVolID != "":
+			s.copyLocalLocked(in.SourceVolID, v.ID)
+		}
 		out = volumeView(r, v)
 	})
 	if code != 0 {

@@ -73,6 +73,7 @@ func (s *Sim) snapshotCreate(w http.ResponseWriter, r *http.Request, tok *Token)
 			Size: v.Size, Status: "creating", Metadata: in.Metadata, ProjectID: tok.ProjectID,
 			Created: now, Updated: now, Pending: &Transition{To: "available", At: s.after("snapshot.create")}}
 		s.state.Snapshots[sn.ID] = sn
+		s.copyLocalLocked(v.ID, snapshotDataID(sn.ID))
 		out = snapshotView(r, sn)
 	})
 	if code != 0 {

@@ -5,6 +5,12 @@ package openstacksim
 // dev/disk/by-id/virtio-<first 20 chars of the volume ID> (what
 // cinder-csi-plugin's node service scans for).
 
+import (
+	"log"
+
+	"github.com/kumo-project/kumo/pkg/cloudsim/localdisk"
+)
+
 // VirtioLink is the by-id link of a volume relative to the disk root.
 func VirtioLink(volumeID string) string {
 	id := volumeID
@@ -102,4 +108,20 @@ func (s *Sim) localDeleteLocked(v *Volume) {
 		return
 	}
 	_ = s.opts.LocalDisks.Delete(v.ID)
+}
+
+// snapshotDataID is the local data of a snapshot.
+func snapshotDataID(snapshotID string) string { return "snapshot-" + snapshotID }
+
+// copyLocalLocked copies local data (snapshot, restore, clone) when the
+// disks manager can; the copy is what real Cinder's backend does, so a
+// restored volume holds the source's file system.
+func (s *Sim) copyLocalLocked(from, to string) {
+	c, ok := s.opts.LocalDisks.(localdisk.DataCopier)
+	if !ok {
+		return
+	}
+	if err := c.CopyData(from, to); err != nil {
+		log.Printf("openstacksim: %v", err)
+	}
 }

@@ -123,6 +123,9 @@ func (s *Sim) settleLocked() bool {
 		changed = true
 		if sn.Pending.To == "deleted" {
 			delete(s.state.Snapshots, id)
+			if s.opts.LocalDisks != nil {
+				_ = s.opts.LocalDisks.Delete(snapshotDataID(id)) // nothing to detach; best effort
+			}
 			continue
 		}
 		sn.Status, sn.Updated, sn.Pending = sn.Pending.To, sn.Pending.At, nil

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -17,16 +18,33 @@ import (
 	"github.com/kumo-project/kumo/tests/e2e/framework"
 )
 
-// waitConverged waits for the Service's external IP and an attached volume.
+// waitConverged waits for the Service's external IP, every Pod Running
+// and Ready on a real node, the claim Bound and its volume attached.
 func (d *demo) waitConverged(timeout time.Duration) error {
-	say("Waiting for the load balancer and the volume…")
+	say("Waiting for the load balancer, the Pods and the volume…")
 	ctx, cancel := context.WithTimeout(d.ctx, timeout)
 	defer cancel()
 	k := d.cp.Client
-	return framework.WaitFor(ctx, "external IP and attached volume", time.Second, nil, func(ctx context.Context) (bool, error) {
+	return framework.WaitFor(ctx, "external IP, Pods Running, claim Bound and volume attached", time.Second, nil, func(ctx context.Context) (bool, error) {
 		svc, err := k.CoreV1().Services("default").Get(ctx, "nginx", metav1.GetOptions{})
 		if err != nil || len(svc.Status.LoadBalancer.Ingress) == 0 {
-			return false, errNotYet
+			return false, errors.New("no external IP yet")
+		}
+		pods, err := k.CoreV1().Pods("default").List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, err
+		}
+		if len(pods.Items) < 3 { // two nginx replicas and the storage example's app
+			return false, fmt.Errorf("%d Pods", len(pods.Items))
+		}
+		for _, p := range pods.Items {
+			if p.Status.Phase != v1.PodRunning || !podReady(&p) {
+				return false, fmt.Errorf("pod %s: %s", p.Name, p.Status.Phase)
+			}
+		}
+		pvc, err := k.CoreV1().PersistentVolumeClaims("default").Get(ctx, "data", metav1.GetOptions{})
+		if err != nil || pvc.Status.Phase != v1.ClaimBound {
+			return false, errors.New("claim not Bound yet")
 		}
 		vas, err := k.StorageV1().VolumeAttachments().List(ctx, metav1.ListOptions{})
 		if err != nil || len(vas.Items) == 0 || !vas.Items[0].Status.Attached {
@@ -34,6 +52,15 @@ func (d *demo) waitConverged(timeout time.Duration) error {
 		}
 		return true, nil
 	})
+}
+
+func podReady(p *v1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == v1.PodReady {
+			return c.Status == v1.ConditionTrue
+		}
+	}
+	return false
 }
 
 func (d *demo) print() {
@@ -44,6 +71,10 @@ func (d *demo) print() {
 	defer w.Flush()
 	section := func(title string) { w.Flush(); fmt.Printf("\n== %s\n", title) }
 
+	section("What runs (real processes on this machine)")
+	for _, line := range d.components() {
+		fmt.Fprintln(w, line)
+	}
 	section("kubectl get nodes")
 	fmt.Fprintln(w, "NAME\tPROVIDER-ID\tZONE\tINSTANCE-TYPE\tINTERNAL-IP\tEXTERNAL-IP\tTAINTS")
 	if nodes, err := k.CoreV1().Nodes().List(ctx, metav1.ListOptions{}); err == nil {
@@ -54,6 +85,24 @@ func (d *demo) print() {
 			}
 			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n.Name, n.Spec.ProviderID, n.Labels[v1.LabelTopologyZone],
 				n.Labels[v1.LabelInstanceTypeStable], addr(n, v1.NodeInternalIP), addr(n, v1.NodeExternalIP), orNone(strings.Join(taints, ",")))
+		}
+	}
+	section("kubectl get pods -o wide")
+	fmt.Fprintln(w, "NAME\tREADY\tSTATUS\tRESTARTS\tIP\tNODE\tIMAGE")
+	if pods, err := k.CoreV1().Pods("default").List(ctx, metav1.ListOptions{}); err == nil {
+		for _, p := range pods.Items {
+			ready, restarts, images := 0, int32(0), []string{}
+			for _, cs := range p.Status.ContainerStatuses {
+				if cs.Ready {
+					ready++
+				}
+				restarts += cs.RestartCount
+			}
+			for _, c := range p.Spec.Containers {
+				images = append(images, c.Image)
+			}
+			fmt.Fprintf(w, "%s\t%d/%d\t%s\t%d\t%s\t%s\t%s\n", p.Name, ready, len(p.Spec.Containers), p.Status.Phase, restarts,
+				orNone(p.Status.PodIP), orNone(p.Spec.NodeName), strings.Join(images, ","))
 		}
 	}
 	section("kubectl get svc")
@@ -75,20 +124,25 @@ func (d *demo) print() {
 		}
 	}
 	section("kubectl get pvc,pv,volumeattachments")
-	fmt.Fprintln(w, "PVC\tSTATUS\tVOLUME\tCAPACITY\tSTORAGECLASS")
+	fmt.Fprintln(w, "PVC\tSTATUS\tVOLUME\tCAPACITY\tSTORAGECLASS\tSELECTED-NODE")
 	if pvcs, err := k.CoreV1().PersistentVolumeClaims("default").List(ctx, metav1.ListOptions{}); err == nil {
 		for _, c := range pvcs.Items {
 			capacity := c.Status.Capacity[v1.ResourceStorage]
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", c.Name, c.Status.Phase, c.Spec.VolumeName, capacity.String(), deref(c.Spec.StorageClassName))
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", c.Name, c.Status.Phase, c.Spec.VolumeName, capacity.String(), deref(c.Spec.StorageClassName),
+				orNone(c.Annotations["volume.kubernetes.io/selected-node"]))
 		}
 	}
 	w.Flush()
 	if pvs, err := k.CoreV1().PersistentVolumes().List(ctx, metav1.ListOptions{}); err == nil {
 		fmt.Println()
-		fmt.Fprintln(w, "PV\tDRIVER\tVOLUME-HANDLE\tNODE-AFFINITY")
+		fmt.Fprintln(w, "PV\tSTATUS\tCLAIM\tDRIVER\tVOLUME-HANDLE\tFSTYPE\tNODE-AFFINITY (ZONE)")
 		for _, p := range pvs.Items {
 			if p.Spec.CSI != nil {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", p.Name, p.Spec.CSI.Driver, p.Spec.CSI.VolumeHandle, affinity(&p))
+				claim := "<none>"
+				if p.Spec.ClaimRef != nil {
+					claim = p.Spec.ClaimRef.Namespace + "/" + p.Spec.ClaimRef.Name
+				}
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, p.Status.Phase, claim, p.Spec.CSI.Driver, p.Spec.CSI.VolumeHandle, orNone(p.Spec.CSI.FSType), affinity(&p))
 			}
 		}
 	}
