@@ -27,6 +27,9 @@ type podStorageCase struct {
 	// disks come in 100 GB steps, so a 1Gi claim is 100Gi).
 	growTo    string
 	snapshots bool
+	// otherZoneNode is a node of another zone: the claim's Pods must
+	// never land there.
+	otherZoneNode string
 	// disks counts the cloud disks that exist (for the final audit).
 	disks func(ctx context.Context) (int, error)
 }
@@ -82,6 +85,10 @@ func podStorageScenario(t *testing.T, c *podCluster, sc podStorageCase) {
 		if log := c.runPod(t, busyboxPod("reader", sc.nodes[1], "data", "cat /data/out.txt")); strings.TrimSpace(log) != "kumo-was-here" {
 			t.Errorf("reader on %s saw %q", sc.nodes[1], log)
 		}
+	})
+
+	t.Run("with the zone's nodes drained the Pod waits; an uncordoned node takes it", func(t *testing.T) {
+		topologyScenario(t, c, sc)
 	})
 
 	if sc.snapshots {
@@ -228,4 +235,65 @@ func withParam(params map[string]string, k, v string) map[string]string {
 		out[pk] = pv
 	}
 	return out
+}
+
+// topologyScenario: the claim lives in zone A. With both zone-A nodes
+// cordoned (drained) a Pod using it stays Pending although a node of
+// another zone is free; once a zone-A node is schedulable again the Pod
+// runs there and reads the data.
+func topologyScenario(t *testing.T, c *podCluster, sc podStorageCase) {
+	k := c.cp.Client
+	setUnschedulable := func(node string, v bool) {
+		t.Helper()
+		patch := []byte(fmt.Sprintf(`{"spec":{"unschedulable":%t}}`, v))
+		if _, err := k.CoreV1().Nodes().Patch(c.ctx, node, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, n := range sc.nodes {
+		setUnschedulable(n, true)
+	}
+	pod := busyboxPod("topo", "", "data", "cat /data/out.txt")
+	pod.Spec.NodeSelector = nil
+	pods := k.CoreV1().Pods("default")
+	if _, err := pods.Create(c.ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	c.eventually("the Pod is unschedulable for the volume's zone", time.Minute, func(ctx context.Context) (bool, error) {
+		p, err := pods.Get(ctx, "topo", metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		for _, cond := range p.Status.Conditions {
+			if cond.Type == v1.PodScheduled && cond.Status == v1.ConditionFalse && strings.Contains(cond.Message, "didn't match PersistentVolume's node affinity") {
+				return true, nil
+			}
+		}
+		return false, fmt.Errorf("node %q, conditions %v", p.Spec.NodeName, p.Status.Conditions)
+	})
+	// Still Pending a little later: the other zone's node is not used.
+	time.Sleep(3 * time.Second)
+	if p, err := pods.Get(c.ctx, "topo", metav1.GetOptions{}); err != nil || p.Spec.NodeName != "" {
+		t.Fatalf("the Pod was placed on %q (%v) while its zone had no schedulable node", p.Spec.NodeName, err)
+	}
+	setUnschedulable(sc.nodes[1], false)
+	c.eventually("the Pod ran on the uncordoned node of the zone", 2*time.Minute, func(ctx context.Context) (bool, error) {
+		p, err := pods.Get(ctx, "topo", metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		if p.Spec.NodeName == sc.otherZoneNode {
+			return false, fmt.Errorf("placed in the other zone on %s", p.Spec.NodeName)
+		}
+		return p.Status.Phase == v1.PodSucceeded, fmt.Errorf("node %q phase %s %v", p.Spec.NodeName, p.Status.Phase, containerStates(p))
+	})
+	p, err := pods.Get(c.ctx, "topo", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if log := c.podLog(p); p.Spec.NodeName != sc.nodes[1] || strings.TrimSpace(log) != "kumo-was-here" {
+		t.Errorf("ran on %s, log %q", p.Spec.NodeName, log)
+	}
+	deletePod(t, c, "topo")
+	setUnschedulable(sc.nodes[0], false)
 }

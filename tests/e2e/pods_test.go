@@ -159,11 +159,16 @@ type podCloud struct {
 	// node plugin's cloud.conf.
 	configure func(e *env) (framework.CCMOptions, framework.CSIOptions, string, error)
 	disks     func(e *env, ctx context.Context) (int, error)
+	// otherZone hosts a third node: claims of zone stay out of it.
+	otherZone string
+	// lbCleanedUp reports whether no load balancer is left in the cloud.
+	lbCleanedUp func(e *env, ctx context.Context) (bool, error)
 }
 
 // startPodCluster starts a control plane with the scheduler and the node
 // lifecycle controller, the simulator with real loop devices, kumo's CCM,
 // its CSI controller with the real sidecars, and real nodes.
+// The last of names is placed in pc.otherZone.
 func startPodCluster(t *testing.T, pc podCloud, names []string) *podCluster {
 	t.Helper()
 	dir := t.TempDir()
@@ -216,11 +221,19 @@ func startPodCluster(t *testing.T, pc podCloud, names []string) *podCluster {
 	e.metrics["csi-controller"] = csiCtl.FetchMetrics
 	var opts []framework.NodeOptions
 	for i, n := range names {
-		opts = append(opts, framework.NodeOptions{Name: n, CloudID: ids[i], Zone: pc.zone, Cloud: pc.cloud, CloudConfig: nodeConf,
+		opts = append(opts, framework.NodeOptions{Name: n, CloudID: ids[i], Zone: pc.zoneOf(i, len(names)), Cloud: pc.cloud, CloudConfig: nodeConf,
 			DriverName: pc.driver, DeviceRoot: dir + "/devices/" + ids[i]})
 	}
 	c.startNodes(t, nbins, images, opts)
 	return c
+}
+
+// zoneOf puts the last of n nodes into the other zone.
+func (pc podCloud) zoneOf(i, n int) string {
+	if i == n-1 && n > 2 {
+		return pc.otherZone
+	}
+	return pc.zone
 }
 
 var openstackPods = podCloud{
@@ -229,7 +242,7 @@ var openstackPods = podCloud{
 	addNodes: func(e *env, names []string) ([]string, error) {
 		var ids []string
 		for i, n := range names {
-			id, err := framework.AddOpenStackServer(e.ctx, e.sim, n, openstackZone, 21+i)
+			id, err := framework.AddOpenStackServer(e.ctx, e.sim, n, openstackPodsZone(i, len(names)), 21+i)
 			if err != nil {
 				return nil, err
 			}
@@ -245,6 +258,22 @@ var openstackPods = podCloud{
 		st, err := (&openstackEnv{env: e}).state(ctx)
 		return len(st.Volumes) + len(st.Snapshots), err
 	},
+	otherZone:   "zone-b",
+	lbCleanedUp: func(e *env, ctx context.Context) (bool, error) { return (&openstackEnv{env: e}).lbCleanedUp(ctx) },
+}
+
+func openstackPodsZone(i, n int) string {
+	if i == n-1 && n > 2 {
+		return "zone-b"
+	}
+	return openstackZone
+}
+
+func nifcloudPodsZone(i, n int) string {
+	if i == n-1 && n > 2 {
+		return "east-12"
+	}
+	return nifcloudZone
 }
 
 var nifcloudPods = podCloud{
@@ -252,7 +281,7 @@ var nifcloudPods = podCloud{
 	zone: nifcloudZone, params: map[string]string{"type": "high-speed", "accountingtype": "hourly"}, growTo: "200Gi",
 	addNodes: func(e *env, names []string) ([]string, error) {
 		for i, n := range names {
-			if err := framework.AddNIFCLOUDInstance(e.ctx, e.sim, n, nifcloudZone, 21+i); err != nil {
+			if err := framework.AddNIFCLOUDInstance(e.ctx, e.sim, n, nifcloudPodsZone(i, len(names)), 21+i); err != nil {
 				return nil, err
 			}
 		}
@@ -266,15 +295,17 @@ var nifcloudPods = podCloud{
 		st, err := (&nifcloudEnv{env: e}).state(ctx)
 		return len(st.Volumes), err
 	},
+	otherZone:   "east-12",
+	lbCleanedUp: func(e *env, ctx context.Context) (bool, error) { return (&nifcloudEnv{env: e}).lbCleanedUp(ctx) },
 }
 
 func TestOpenStackPods(t *testing.T) {
-	c := startPodCluster(t, openstackPods, []string{"os-node-1", "os-node-2"})
+	c := startPodCluster(t, openstackPods, []string{"os-node-1", "os-node-2", "os-node-3"})
 	podScenarios(t, c, openstackPods)
 }
 
 func TestNIFCLOUDPods(t *testing.T) {
-	c := startPodCluster(t, nifcloudPods, []string{"nifnode1", "nifnode2"})
+	c := startPodCluster(t, nifcloudPods, []string{"nifnode1", "nifnode2", "nifnode3"})
 	podScenarios(t, c, nifcloudPods)
 }
 
@@ -292,9 +323,12 @@ func podScenarios(t *testing.T, c *podCluster, pc podCloud) {
 			t.Errorf("log %q", log)
 		}
 	})
+	t.Run("a LoadBalancer Service gets an external IP on the real nodes", func(t *testing.T) {
+		loadBalancerOnRealNodes(t, c, pc)
+	})
 	podStorageScenario(t, c, podStorageCase{
-		driverName: pc.driver, topologyKey: pc.topologyKey, zone: pc.zone, params: pc.params, nodes: names, growTo: pc.growTo,
-		snapshots: pc.snapshots,
+		driverName: pc.driver, topologyKey: pc.topologyKey, zone: pc.zone, params: pc.params, nodes: names[:2], growTo: pc.growTo,
+		snapshots: pc.snapshots, otherZoneNode: names[2],
 		disks: func(ctx context.Context) (int, error) { return pc.disks(c.env, ctx) },
 	})
 }
@@ -306,4 +340,40 @@ func mustRepoRoot(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return root
+}
+
+// loadBalancerOnRealNodes: the seed's nginx story — a LoadBalancer Service
+// gets an EXTERNAL-IP with the real nodes as backends, and deleting it
+// leaves no load balancer in the cloud.
+func loadBalancerOnRealNodes(t *testing.T, c *podCluster, pc podCloud) {
+	svcs := c.cp.Client.CoreV1().Services("default")
+	svc := &v1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "nginx", Namespace: "default"},
+		Spec: v1.ServiceSpec{Type: v1.ServiceTypeLoadBalancer, Selector: map[string]string{"app": "nginx"},
+			Ports: []v1.ServicePort{{Name: "http", Port: 80, Protocol: v1.ProtocolTCP}}},
+	}
+	if _, err := svcs.Create(c.ctx, svc, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var ip string
+	c.eventually("EXTERNAL-IP assigned", 2*time.Minute, func(ctx context.Context) (bool, error) {
+		s, err := svcs.Get(ctx, "nginx", metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		if len(s.Status.LoadBalancer.Ingress) == 1 {
+			ip = s.Status.LoadBalancer.Ingress[0].IP
+		}
+		return ip != "", fmt.Errorf("ingress %v", s.Status.LoadBalancer.Ingress)
+	})
+	t.Logf("nginx EXTERNAL-IP %s", ip)
+	if err := svcs.Delete(c.ctx, "nginx", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	c.eventually("Service and its load balancer deleted", 2*time.Minute, func(ctx context.Context) (bool, error) {
+		if _, err := svcs.Get(ctx, "nginx", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			return false, fmt.Errorf("service still there (%v)", err)
+		}
+		return pc.lbCleanedUp(c.env, ctx)
+	})
 }
