@@ -116,36 +116,6 @@ func TestNIFCLOUD(t *testing.T) {
 		}
 	})
 
-	t.Run("volume attaches for a pod and detaches after it", func(t *testing.T) {
-		csiCtl, err := framework.StartCSIController(e.ctx, e.bins, e.cp, e.dir, framework.CSIOptions{Cloud: "nifcloud", Env: clientEnv})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, p := range csiCtl.Processes() {
-			e.track(p)
-		}
-		e.metrics["csi-controller"] = csiCtl.FetchMetrics
-		storageScenario(t, e, csiCtl, storageCase{
-			driverName:  "additional-storage.csi.nifcloud.com",
-			topologyKey: "topology.additional-storage.csi.nifcloud.com/zone",
-			zone:        nifcloudZone,
-			params:      map[string]string{"type": "high-speed", "accountingtype": "hourly"},
-			nodeName:    workers[1],
-			nodeID:      workers[1],
-			attachedTo: func(ctx context.Context, id string) (string, bool, error) {
-				st, err := n.state(ctx)
-				if err != nil {
-					return "", false, err
-				}
-				v, ok := st.Volumes[id]
-				if !ok || v.Attachment == nil {
-					return "", ok, nil
-				}
-				return v.Attachment.InstanceID, true, nil
-			},
-		})
-	})
-
 	t.Run("elastic load balancer changes balancing type, health check and ports", func(t *testing.T) {
 		nifcloudElasticLBScenario(t, n, workers)
 	})

@@ -117,36 +117,6 @@ func TestOpenStack(t *testing.T) {
 		}
 	})
 
-	t.Run("volume attaches for a pod and detaches after it", func(t *testing.T) {
-		csiCtl, err := framework.StartCSIController(e.ctx, e.bins, e.cp, e.dir, framework.CSIOptions{Cloud: "openstack", CloudConfig: conf})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, p := range csiCtl.Processes() {
-			e.track(p)
-		}
-		e.metrics["csi-controller"] = csiCtl.FetchMetrics
-		storageScenario(t, e, csiCtl, storageCase{
-			driverName:  "cinder.csi.openstack.org",
-			topologyKey: "topology.cinder.csi.openstack.org/zone",
-			zone:        openstackZone,
-			params:      map[string]string{"availability": openstackZone},
-			nodeName:    workers[1],
-			nodeID:      o.servers[workers[1]],
-			attachedTo: func(ctx context.Context, id string) (string, bool, error) {
-				st, err := o.state(ctx)
-				if err != nil {
-					return "", false, err
-				}
-				v, ok := st.Volumes[id]
-				if !ok || len(v.Attachments) == 0 {
-					return "", ok, nil
-				}
-				return v.Attachments[0].ServerID, true, nil
-			},
-		})
-	})
-
 	t.Run("load balancer follows the Service and the nodes", func(t *testing.T) {
 		openstackLoadBalancerScenario(t, o, workers)
 	})

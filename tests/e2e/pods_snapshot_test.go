@@ -41,7 +41,7 @@ func snapshotRestoreScenario(t *testing.T, c *podCluster, sc podStorageCase) {
 	snap := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot",
 		"metadata": map[string]any{"name": "data-snap", "namespace": "default"},
-		"spec": map[string]any{"volumeSnapshotClassName": "kumo-snapshots", "source": map[string]any{"persistentVolumeClaimName": "data"}},
+		"spec":     map[string]any{"volumeSnapshotClassName": "kumo-snapshots", "source": map[string]any{"persistentVolumeClaimName": "data"}},
 	}}
 	snaps := dyn.Resource(snapshotGVR).Namespace("default")
 	if _, err := snaps.Create(ctx, snap, metav1.CreateOptions{}); err != nil {

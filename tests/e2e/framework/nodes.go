@@ -6,11 +6,9 @@ import (
 	"time"
 
 	v1 "k8s.io/api/core/v1"
-	storagev1 "k8s.io/api/storage/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 )
 
@@ -118,22 +116,4 @@ func HasTaint(n *v1.Node, key string) bool {
 		}
 	}
 	return false
-}
-
-// RegisterCSINode publishes what node-driver-registrar and kubelet would
-// for a CSI node plugin: the CSINode entry (node ID, topology keys) and the
-// topology label on the Node.
-func RegisterCSINode(ctx context.Context, c kubernetes.Interface, nodeName, driver, nodeID, topologyKey, zone string) error {
-	_, err := c.StorageV1().CSINodes().Create(ctx, &storagev1.CSINode{
-		ObjectMeta: metav1.ObjectMeta{Name: nodeName},
-		Spec: storagev1.CSINodeSpec{Drivers: []storagev1.CSINodeDriver{{
-			Name: driver, NodeID: nodeID, TopologyKeys: []string{topologyKey},
-		}}},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		return fmt.Errorf("csinode %s: %w", nodeName, err)
-	}
-	patch := fmt.Sprintf(`{"metadata":{"labels":{%q:%q}}}`, topologyKey, zone)
-	_, err = c.CoreV1().Nodes().Patch(ctx, nodeName, types.MergePatchType, []byte(patch), metav1.PatchOptions{})
-	return err
 }
