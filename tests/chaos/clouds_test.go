@@ -164,12 +164,7 @@ func startNIFCLOUD(t *testing.T) *nifEnv {
 	// turns them on.
 	lost := newLostAnswers(recordCreates(sim.Handler(), log, nifcloudCreateName), nifcloudsim.AdminPrefix, nifcloudSeed)
 	hostile := simcore.HostileMiddleware(controls, simcore.DialectNIFCLOUD, nifcloudsim.AdminPrefix, lost)
-	srv := httptest.NewServer(hostileByAction(func(action, _ string) http.Handler {
-		if exemptFromHostile(action) {
-			return lost
-		}
-		return hostile
-	}))
+	srv := httptest.NewServer(hostile)
 	t.Cleanup(srv.Close)
 	// Production retry policy (5 attempts, Retry-After honoured) with a
 	// short per-attempt timeout and backoff; no client-side rate limit so

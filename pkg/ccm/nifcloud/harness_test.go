@@ -49,7 +49,9 @@ func newSimEnv(t *testing.T, tune func(*ProviderConfig)) *simEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(sim.Handler())
+	// As cmd/cloudsim serves it: hostile answers are off until a test
+	// turns them on (Controls().SetHostile).
+	srv := httptest.NewServer(simcore.HostileMiddleware(controls, simcore.DialectNIFCLOUD, nifcloudsim.AdminPrefix, sim.Handler()))
 	t.Cleanup(srv.Close)
 	api, err := nifcloud.New(nifcloud.Config{
 		Region: testRegion, Endpoint: srv.URL + "/api/", AccessKeyID: testAK, SecretAccessKey: testSK,

@@ -298,26 +298,46 @@ func (p *Provider) reconcileELBListener(ctx context.Context, name string, spec *
 	return cur, nil
 }
 
-// deleteELB deletes every listener of the ELB (the last one takes the
-// ELB with it). It reports whether one existed. Security group rules are
-// left to cleanupSecurityGroups.
-func (p *Provider) deleteELB(ctx context.Context, name string) (bool, error) {
+// removeELB revokes the security group rules made for the ELB, then
+// deletes it. The rules go first: while the ELB exists GetLoadBalancer
+// reports it, so when a revoke fails the service controller comes back
+// and this runs again; revoked after the ELB, a revoke failing with an
+// error the client does not retry would leave rules nothing comes back
+// for. Revoking first cuts the ELB off from the nodes before it goes (and
+// for good when the delete then fails): acceptable, it is being removed.
+// orphans also revokes rules when there is no ELB; without it an absent
+// ELB costs no security group listing (the type-change path of every
+// reconcile).
+func (p *Provider) removeELB(ctx context.Context, name string, orphans bool) error {
 	cur, err := p.describeELB(ctx, name)
-	if err != nil || cur == nil {
-		return false, err
+	if err != nil || (cur == nil && !orphans) {
+		return err
 	}
+	if err := p.cleanupSecurityGroups(ctx, name); err != nil {
+		return err
+	}
+	if cur == nil {
+		return nil
+	}
+	return p.deleteELB(ctx, name, cur)
+}
+
+// deleteELB deletes every listener of the described ELB (the last one
+// takes the ELB with it). Security group rules are left to removeELB.
+func (p *Provider) deleteELB(ctx context.Context, name string, cur *elbDesc) error {
 	klog.FromContext(ctx).V(2).Info("Deleting elastic load balancer", "listeners", len(cur.Listeners))
 	if cur.State != nifcloud.ELBStateAvailable {
+		var err error
 		if cur, err = p.waitELB(ctx, name); err != nil {
-			return true, err
+			return err
 		}
 	}
 	ls := cur.Listeners
 	for i, l := range ls {
 		k := portPair{l.ElasticLoadBalancerPort, l.InstancePort}
 		if _, err := p.deleteELBListener(ctx, name, k, registeredIDs(l.Instances), i == len(ls)-1); err != nil {
-			return true, err
+			return err
 		}
 	}
-	return true, nil
+	return nil
 }

@@ -51,7 +51,19 @@ func (p *Provider) GetLoadBalancer(ctx context.Context, _ string, svc *v1.Servic
 			return ingressStatus(vip), ok, err
 		}
 	}
-	return nil, false, nil
+	// No load balancer, but rules tagged for one (left by an older
+	// version, which deleted the ELB before revoking them, or by an ELB
+	// deleted by hand): report one, so that the service controller calls
+	// EnsureLoadBalancerDeleted, which revokes them. Costs one listing,
+	// only when there is no load balancer (the controller asks before a
+	// cleanup).
+	left, err := p.hasTaggedRules(ctx, name)
+	if err != nil || !left {
+		return nil, false, err
+	}
+	klog.FromContext(ctx).Info("Security group rules of a removed elastic load balancer remain; reporting it as existing so that they are revoked",
+		"service", klog.KObj(svc), "loadBalancer", name)
+	return &v1.LoadBalancerStatus{}, true, nil
 }
 
 // EnsureLoadBalancer creates or reconciles the Service's load balancer
@@ -88,10 +100,7 @@ func (p *Provider) EnsureLoadBalancer(ctx context.Context, _ string, svc *v1.Ser
 	if spec.Type == LBTypeElastic {
 		_, err = p.deleteL4(ctx, name)
 	} else {
-		var existed bool
-		if existed, err = p.deleteELB(ctx, name); err == nil && existed {
-			err = p.cleanupSecurityGroups(ctx, name)
-		}
+		err = p.removeELB(ctx, name, false)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("removing the load balancer of the previous type: %w", err)
@@ -118,14 +127,10 @@ func (p *Provider) EnsureLoadBalancerDeleted(ctx context.Context, _ string, svc 
 	}
 	ctx = klog.NewContext(ctx, klog.FromContext(ctx).WithValues("service", klog.KObj(svc), "loadBalancer", name))
 	_, errL4 := p.deleteL4(ctx, name)
-	_, errELB := p.deleteELB(ctx, name)
-	var errSG error
-	if errELB == nil {
-		// Also when the ELB was already gone: an earlier attempt may have
-		// failed between deleting it and revoking its rules.
-		errSG = p.cleanupSecurityGroups(ctx, name)
-	}
-	return errors.Join(errL4, errELB, errSG)
+	// Also when the ELB is already gone: rules tagged for it may remain
+	// (see GetLoadBalancer).
+	errELB := p.removeELB(ctx, name, true)
+	return errors.Join(errL4, errELB)
 }
 
 func requireName(svc *v1.Service) (string, error) {

@@ -92,6 +92,24 @@ func (p *Provider) cleanupSecurityGroups(ctx context.Context, name string) error
 	return p.syncRules(ctx, name, nil, nil)
 }
 
+// hasTaggedRules reports whether any security group holds a rule made
+// for the ELB name.
+func (p *Provider) hasTaggedRules(ctx context.Context, name string) (bool, error) {
+	out, err := p.api.DescribeSecurityGroups(ctx, &nifcloud.DescribeSecurityGroupsInput{})
+	if err != nil {
+		return false, fmt.Errorf("listing security groups: %w", err)
+	}
+	tag := sgRuleTag(name)
+	for _, g := range out.SecurityGroups {
+		for _, r := range g.IPPermissions {
+			if r.Description == tag {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
 func (p *Provider) syncRules(ctx context.Context, name string, want []nifcloud.IPPermission, members map[string]bool) error {
 	// Groups are shared by all Services; one change at a time.
 	p.sgMu.Lock()
