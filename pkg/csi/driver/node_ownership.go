@@ -77,7 +77,7 @@ func (s *nodeServer) unmountOwned(ctx context.Context, field, volumeID, path str
 	}
 	// Mounted, or a corrupted mount that cannot be inspected: either way it
 	// must be this volume's before it is unmounted.
-	ok, err := d.owns(volumeID, path)
+	ok, rec, err := d.ownsWithRecord(volumeID, path)
 	if err != nil {
 		return "", 0, err
 	}
@@ -88,10 +88,6 @@ func (s *nodeServer) unmountOwned(ctx context.Context, field, volumeID, path str
 	if err != nil {
 		klog.FromContext(ctx).V(2).Info("Could not find the device mounted here", "path", path, "err", err)
 		device, refs = "", 0
-	}
-	rec, err := d.records.get(volumeID)
-	if err != nil {
-		return "", 0, status.Errorf(codes.Internal, "%v", err)
 	}
 	if rec != nil && rec.Staging == path && rec.Device != "" && device != "" && !sameDevice(device, rec.Device) {
 		return "", 0, status.Errorf(codes.FailedPrecondition, "%s %s has %s mounted, but volume %s was staged from %s: refusing to touch it",

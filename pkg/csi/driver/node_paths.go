@@ -175,9 +175,16 @@ func (d *Driver) setUpNodeState(opts Options) error {
 // plugin (its record) or, for mounts made before records were kept, by the
 // kubelet for this driver and volume (vol_data.json).
 func (d *Driver) owns(volumeID, path string) (bool, error) {
+	ok, _, err := d.ownsWithRecord(volumeID, path)
+	return ok, err
+}
+
+// ownsWithRecord is owns that also returns the volume's record (nil if
+// there is none), for callers that check the recorded device too.
+func (d *Driver) ownsWithRecord(volumeID, path string) (bool, *volumeRecord, error) {
 	r, err := d.records.get(volumeID)
 	if err != nil {
-		return false, status.Errorf(codes.Internal, "%v", err)
+		return false, nil, status.Errorf(codes.Internal, "%v", err)
 	}
-	return r.holds(path) || d.kubeletClaims(path, volumeID), nil
+	return r.holds(path) || d.kubeletClaims(path, volumeID), r, nil
 }
