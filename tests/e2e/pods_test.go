@@ -152,9 +152,10 @@ type podCloud struct {
 	// snapshots: the cloud has them (csi-snapshotter, snapshot-controller
 	// and the VolumeSnapshot CRDs run).
 	snapshots bool
-	// addNodes creates the nodes' instances/servers in the simulator,
-	// marks them local (real loop devices) and returns their CSI node IDs.
-	addNodes func(e *env, names []string) ([]string, error)
+	// addNodes creates the nodes' instances/servers (names[i] in
+	// zones[i]) in the simulator, marks them local (real loop devices)
+	// and returns their CSI node IDs.
+	addNodes func(e *env, names, zones []string) ([]string, error)
 	// configure returns the CCM's and CSI controller's options and the
 	// node plugin's cloud.conf.
 	configure func(e *env) (framework.CCMOptions, framework.CSIOptions, string, error)
@@ -187,7 +188,11 @@ func startPodCluster(t *testing.T, pc podCloud, names []string) *podCluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ids, err := pc.addNodes(e, names)
+	var zones []string
+	for i := range names {
+		zones = append(zones, pc.zoneOf(i, len(names)))
+	}
+	ids, err := pc.addNodes(e, names, zones)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +226,7 @@ func startPodCluster(t *testing.T, pc podCloud, names []string) *podCluster {
 	e.metrics["csi-controller"] = csiCtl.FetchMetrics
 	var opts []framework.NodeOptions
 	for i, n := range names {
-		opts = append(opts, framework.NodeOptions{Name: n, CloudID: ids[i], Zone: pc.zoneOf(i, len(names)), Cloud: pc.cloud, CloudConfig: nodeConf,
+		opts = append(opts, framework.NodeOptions{Name: n, CloudID: ids[i], Zone: zones[i], Cloud: pc.cloud, CloudConfig: nodeConf,
 			DriverName: pc.driver, DeviceRoot: dir + "/devices/" + ids[i]})
 	}
 	c.startNodes(t, nbins, images, opts)
@@ -239,10 +244,10 @@ func (pc podCloud) zoneOf(i, n int) string {
 var openstackPods = podCloud{
 	cloud: "openstack", driver: "cinder.csi.openstack.org", topologyKey: "topology.cinder.csi.openstack.org/zone",
 	zone: openstackZone, params: map[string]string{"availability": openstackZone}, growTo: "2Gi", snapshots: true,
-	addNodes: func(e *env, names []string) ([]string, error) {
+	addNodes: func(e *env, names, zones []string) ([]string, error) {
 		var ids []string
 		for i, n := range names {
-			id, err := framework.AddOpenStackServer(e.ctx, e.sim, n, openstackPodsZone(i, len(names)), 21+i)
+			id, err := framework.AddOpenStackServer(e.ctx, e.sim, n, zones[i], 21+i)
 			if err != nil {
 				return nil, err
 			}
@@ -262,26 +267,13 @@ var openstackPods = podCloud{
 	lbCleanedUp: func(e *env, ctx context.Context) (bool, error) { return (&openstackEnv{env: e}).lbCleanedUp(ctx) },
 }
 
-func openstackPodsZone(i, n int) string {
-	if i == n-1 && n > 2 {
-		return "zone-b"
-	}
-	return openstackZone
-}
-
-func nifcloudPodsZone(i, n int) string {
-	if i == n-1 && n > 2 {
-		return "east-12"
-	}
-	return nifcloudZone
-}
 
 var nifcloudPods = podCloud{
 	cloud: "nifcloud", driver: "additional-storage.csi.nifcloud.com", topologyKey: "topology.additional-storage.csi.nifcloud.com/zone",
 	zone: nifcloudZone, params: map[string]string{"type": "high-speed", "accountingtype": "hourly"}, growTo: "200Gi",
-	addNodes: func(e *env, names []string) ([]string, error) {
+	addNodes: func(e *env, names, zones []string) ([]string, error) {
 		for i, n := range names {
-			if err := framework.AddNIFCLOUDInstance(e.ctx, e.sim, n, nifcloudPodsZone(i, len(names)), 21+i); err != nil {
+			if err := framework.AddNIFCLOUDInstance(e.ctx, e.sim, n, zones[i], 21+i); err != nil {
 				return nil, err
 			}
 		}

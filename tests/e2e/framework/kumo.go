@@ -162,23 +162,19 @@ func StartCSIController(ctx context.Context, bins Binaries, cp *ControlPlane, di
 	// The sidecars' flags are deploy/csi/base/controller.yaml's, with
 	// shorter timeouts and no leader election (one replica).
 	common := []string{"--kubeconfig=" + cp.Kubeconfig, "--csi-address=" + sock, "--leader-election=false", "--v=4"}
-	sidecars := []struct {
+	type sidecar struct {
 		p    **Process
 		name string
 		bin  string
 		args []string
-	}{
+	}
+	sidecars := []sidecar{
 		{&c.Attacher, "csi-attacher", bins.Attacher, []string{"--timeout=60s", "--worker-threads=4"}},
 		{&c.Provisioner, "csi-provisioner", bins.Provisioner, []string{"--timeout=60s", "--extra-create-metadata", "--default-fstype=ext4", "--worker-threads=4"}},
 		{&c.Resizer, "csi-resizer", bins.Resizer, []string{"--timeout=60s", "--handle-volume-inuse-error=false"}},
 	}
 	if opts.Snapshots {
-		sidecars = append(sidecars, struct {
-			p    **Process
-			name string
-			bin  string
-			args []string
-		}{&c.Snapshotter, "csi-snapshotter", bins.Snapshotter, []string{"--timeout=60s", "--extra-create-metadata"}})
+		sidecars = append(sidecars, sidecar{&c.Snapshotter, "csi-snapshotter", bins.Snapshotter, []string{"--timeout=60s", "--extra-create-metadata"}})
 	}
 	for _, s := range sidecars {
 		*s.p, err = StartProcess(s.name+"-"+opts.Cloud, cp.LogDir, s.bin, append(append([]string{}, common...), s.args...), nil)
