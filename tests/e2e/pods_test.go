@@ -267,7 +267,6 @@ var openstackPods = podCloud{
 	lbCleanedUp: func(e *env, ctx context.Context) (bool, error) { return (&openstackEnv{env: e}).lbCleanedUp(ctx) },
 }
 
-
 var nifcloudPods = podCloud{
 	cloud: "nifcloud", driver: "additional-storage.csi.nifcloud.com", topologyKey: "topology.additional-storage.csi.nifcloud.com/zone",
 	zone: nifcloudZone, params: map[string]string{"type": "high-speed", "accountingtype": "hourly"}, growTo: "200Gi",
