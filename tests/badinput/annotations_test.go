@@ -14,6 +14,7 @@ import (
 
 	nifccm "github.com/kumo-project/kumo/pkg/ccm/nifcloud"
 	"github.com/kumo-project/kumo/pkg/ccm/openstack/octavia"
+	"github.com/kumo-project/kumo/tests/ccmtest"
 )
 
 // svcCase is one invalid Service: mutate turns a valid Service into the
@@ -61,7 +62,7 @@ func runServiceCases(t *testing.T, tl *tally, area string, lb cloudprovider.Load
 	_, ctx := ktesting.NewTestContext(t)
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			svc := lbService(i)
+			svc := ccmtest.LBService("bad", 0xbad00000, i)
 			c.mutate(svc)
 			cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 			defer cancel()
@@ -104,7 +105,7 @@ func TestNIFCLOUDServiceAnnotations(t *testing.T) {
 	}
 	events := record.NewFakeRecorder(100)
 	p.SetEventRecorder(events)
-	nodes := []*v1.Node{readyNode("node00", "10.1.0.11"), readyNode("node01", "10.1.0.12")}
+	nodes := []*v1.Node{ccmtest.ReadyNode("node00", "10.1.0.11"), ccmtest.ReadyNode("node01", "10.1.0.12")}
 	elb := annotate(nifccm.AnnotationLBType, nifccm.LBTypeElastic)
 	const (
 		nic1ID  = nifccm.AnnotationNIC1NetworkID
@@ -167,7 +168,7 @@ func TestOctaviaServiceAnnotations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	nodes := []*v1.Node{readyNode("node00", "10.0.0.100"), readyNode("node01", "10.0.0.101")}
+	nodes := []*v1.Node{ccmtest.ReadyNode("node00", "10.0.0.100"), ccmtest.ReadyNode("node01", "10.0.0.101")}
 	a := func(key, value string) svcCase {
 		return svcCase{name: strings.TrimPrefix(key, "loadbalancer.openstack.org/") + "=" + value,
 			mutate: annotate(key, value), fields: []string{key}}

@@ -7,10 +7,6 @@ import (
 	"testing"
 	"time"
 
-	v1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
-
 	"github.com/kumo-project/kumo/pkg/backoff"
 	"github.com/kumo-project/kumo/pkg/cloudsim/nifcloudsim"
 	"github.com/kumo-project/kumo/pkg/cloudsim/openstacksim"
@@ -133,25 +129,3 @@ func startOpenStack(t *testing.T, ctx context.Context) *osCloud {
 }
 
 func (c *osCloud) mutations() []string { return mutations(c.controls, c.wire, isMutatingOpenStack) }
-
-// readyNode is a Ready node with one internal address.
-func readyNode(name, ip string) *v1.Node {
-	return &v1.Node{
-		ObjectMeta: metav1.ObjectMeta{Name: name, UID: types.UID("uid-" + name)},
-		Status: v1.NodeStatus{
-			Addresses:  []v1.NodeAddress{{Type: v1.NodeInternalIP, Address: ip}},
-			Conditions: []v1.NodeCondition{{Type: v1.NodeReady, Status: v1.ConditionTrue}},
-		},
-	}
-}
-
-// lbService is a valid one-port TCP Service of type LoadBalancer; i
-// makes its name and UID (hence its load balancer's name) unique.
-func lbService(i int) *v1.Service {
-	return &v1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("bad-%03d", i), Namespace: "default", Annotations: map[string]string{},
-			UID: types.UID(fmt.Sprintf("%08x-0000-4000-8000-%012x", 0xbad00000+i, i))},
-		Spec: v1.ServiceSpec{Type: v1.ServiceTypeLoadBalancer,
-			Ports: []v1.ServicePort{{Name: "http", Protocol: v1.ProtocolTCP, Port: 80, NodePort: 30080}}},
-	}
-}

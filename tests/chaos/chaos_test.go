@@ -24,6 +24,7 @@ import (
 	"github.com/kumo-project/kumo/pkg/csi/profile"
 	"github.com/kumo-project/kumo/pkg/openstack/client"
 	"github.com/kumo-project/kumo/pkg/openstack/config"
+	"github.com/kumo-project/kumo/tests/ccmtest"
 )
 
 // envFull selects the full sizes.
@@ -109,8 +110,8 @@ func TestChaos(t *testing.T) {
 	var nifNodes, osNodes []*v1.Node
 	var osNodeIDs []string
 	for i := range nodeCount {
-		nifNodes = append(nifNodes, readyNode(nodeIDs[i], fmt.Sprintf("10.1.0.%d", 10+i)))
-		osNodes = append(osNodes, readyNode(servers[i].Name, fmt.Sprintf("10.0.0.%d", 100+i)))
+		nifNodes = append(nifNodes, ccmtest.ReadyNode(nodeIDs[i], fmt.Sprintf("10.1.0.%d", 10+i)))
+		osNodes = append(osNodes, ccmtest.ReadyNode(servers[i].Name, fmt.Sprintf("10.0.0.%d", 100+i)))
 		osNodeIDs = append(osNodeIDs, servers[i].ID)
 	}
 	// Half of the NIFCLOUD Services get elastic load balancers, which also

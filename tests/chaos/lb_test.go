@@ -267,14 +267,3 @@ func lbServices(cloud string, n int, annotate func(i int) map[string]string) []*
 	}
 	return out
 }
-
-// readyNode is a Ready node with one internal address.
-func readyNode(name, ip string) *v1.Node {
-	return &v1.Node{
-		ObjectMeta: metav1.ObjectMeta{Name: name, UID: types.UID("uid-" + name)},
-		Status: v1.NodeStatus{
-			Addresses:  []v1.NodeAddress{{Type: v1.NodeInternalIP, Address: ip}},
-			Conditions: []v1.NodeCondition{{Type: v1.NodeReady, Status: v1.ConditionTrue, LastHeartbeatTime: metav1.Now()}},
-		},
-	}
-}

@@ -2,15 +2,12 @@ package hostile
 
 import (
 	"context"
-	"fmt"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/record"
 	cloudprovider "k8s.io/cloud-provider"
 	"k8s.io/klog/v2"
@@ -18,6 +15,7 @@ import (
 	nifccm "github.com/kumo-project/kumo/pkg/ccm/nifcloud"
 	"github.com/kumo-project/kumo/pkg/ccm/openstack/octavia"
 	"github.com/kumo-project/kumo/pkg/cloudsim/simcore"
+	"github.com/kumo-project/kumo/tests/ccmtest"
 )
 
 const clusterName = "kumo-hostile"
@@ -35,25 +33,6 @@ type lbCloud struct {
 	creating []string // hostile Actions of the calls that create the load balancer
 }
 
-func readyNode(name, ip string) *v1.Node {
-	return &v1.Node{
-		ObjectMeta: metav1.ObjectMeta{Name: name, UID: types.UID("uid-" + name)},
-		Status: v1.NodeStatus{
-			Addresses:  []v1.NodeAddress{{Type: v1.NodeInternalIP, Address: ip}},
-			Conditions: []v1.NodeCondition{{Type: v1.NodeReady, Status: v1.ConditionTrue}},
-		},
-	}
-}
-
-func lbService(i int) *v1.Service {
-	return &v1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("hostile-%03d", i), Namespace: "default", Annotations: map[string]string{},
-			UID: types.UID(fmt.Sprintf("%08x-0000-4000-8000-%012x", 0x4057e000+i, i))},
-		Spec: v1.ServiceSpec{Type: v1.ServiceTypeLoadBalancer,
-			Ports: []v1.ServicePort{{Name: "http", Protocol: v1.ProtocolTCP, Port: 80, NodePort: 30080}}},
-	}
-}
-
 func nifLB(t *testing.T) lbCloud {
 	env := startNIFCLOUD(t)
 	p, err := nifccm.NewProvider(env.api, nifccm.ProviderConfig{Region: "jp-east-1", PollPolicy: fastPoll})
@@ -63,7 +42,7 @@ func nifLB(t *testing.T) lbCloud {
 	events := record.NewFakeRecorder(1000)
 	p.SetEventRecorder(events)
 	return lbCloud{name: "nifcloud", lb: p, events: events, controls: env.controls, wire: env.wire, secrets: env.secrets,
-		nodes:    []*v1.Node{readyNode("node00", "10.1.0.11"), readyNode("node01", "10.1.0.12")},
+		nodes:    []*v1.Node{ccmtest.ReadyNode("node00", "10.1.0.11"), ccmtest.ReadyNode("node01", "10.1.0.12")},
 		creating: []string{"CreateLoadBalancer", "RegisterInstancesWithLoadBalancer", "RegisterPortWithLoadBalancer"}}
 }
 
@@ -80,7 +59,7 @@ func osLB(t *testing.T) lbCloud {
 	}
 	base := strings.TrimRight(u.Path, "/")
 	return lbCloud{name: "openstack", lb: lb, events: events, controls: env.controls, wire: env.wire, secrets: env.secrets,
-		nodes:    []*v1.Node{readyNode("node00", "10.0.0.100"), readyNode("node01", "10.0.0.101")},
+		nodes:    []*v1.Node{ccmtest.ReadyNode("node00", "10.0.0.100"), ccmtest.ReadyNode("node01", "10.0.0.101")},
 		creating: []string{"POST " + base + "/lbaas/loadbalancers", "POST " + base + "/lbaas/listeners", "POST " + base + "/lbaas/pools"}}
 }
 
@@ -100,15 +79,19 @@ func TestCCMLoadBalancerUnderEchoingCloud(t *testing.T) {
 			ctx := context.Background()
 			echoAll := simcore.HostileConfig{Rates: map[string]float64{simcore.HostileEcho: 1}}
 			echoCreate := simcore.HostileConfig{Rates: map[string]float64{simcore.HostileEcho: 1}, Actions: c.creating}
-			existing := lbService(0)
+			existing := ccmtest.LBService("hostile", 0x4057e000, 0)
 			ensure := func(nodes []*v1.Node) func(context.Context, *v1.Service) error {
 				return func(ctx context.Context, svc *v1.Service) error {
 					_, err := c.lb.EnsureLoadBalancer(ctx, clusterName, svc, nodes)
 					return err
 				}
 			}
-			t.Run("ensure/all", func(t *testing.T) { runLBCall(t, c, echoAll, lbService(1), ensure(c.nodes)) })
-			t.Run("ensure/creating", func(t *testing.T) { runLBCall(t, c, echoCreate, lbService(2), ensure(c.nodes)) })
+			t.Run("ensure/all", func(t *testing.T) {
+				runLBCall(t, c, echoAll, ccmtest.LBService("hostile", 0x4057e000, 1), ensure(c.nodes))
+			})
+			t.Run("ensure/creating", func(t *testing.T) {
+				runLBCall(t, c, echoCreate, ccmtest.LBService("hostile", 0x4057e000, 2), ensure(c.nodes))
+			})
 			// An existing load balancer, then its update and deletion.
 			cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 			defer cancel()
@@ -122,8 +105,8 @@ func TestCCMLoadBalancerUnderEchoingCloud(t *testing.T) {
 				})
 			})
 			for i := range 3 {
-				if err := c.lb.EnsureLoadBalancerDeleted(cctx, clusterName, lbService(i)); err != nil {
-					t.Errorf("cleanup of %s: %v", lbService(i).Name, err)
+				if err := c.lb.EnsureLoadBalancerDeleted(cctx, clusterName, ccmtest.LBService("hostile", 0x4057e000, i)); err != nil {
+					t.Errorf("cleanup of %s: %v", ccmtest.LBService("hostile", 0x4057e000, i).Name, err)
 				}
 			}
 		})
