@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/listeners"
 	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/loadbalancers"
@@ -44,11 +45,12 @@ func (l *LoadBalancer) ensureDeleted(ctx context.Context, cluster string, svc *v
 	return l.deleteLB(ctx, cluster, svc, name, lb, keep)
 }
 
-// deleteLB releases the floating IP of load balancer lb (named name when
-// it is ours), only if we created it and keep-floatingip is not set
-// (others are detached), and deletes it. An adopted load balancer
-// (load-balancer-id naming one we did not create) keeps existing: only
-// this Service's children go.
+// deleteLB removes the Service (named name) from load balancer lb. While
+// other Services use lb, or when lb is not one a Service created (a
+// user's, adopted by load-balancer-id), only this Service's listeners and
+// pools and its tag go. Otherwise this is the last Service: the floating
+// IPs a Service of this cluster created are released (unless keep;
+// others are only detached) and the load balancer is deleted.
 func (l *LoadBalancer) deleteLB(ctx context.Context, cluster string, svc *v1.Service, name string, lb *loadbalancers.LoadBalancer, keep bool) error {
 	logger := klog.FromContext(ctx).WithValues("loadBalancer", name)
 	ctx = klog.NewContext(ctx, logger)
@@ -59,22 +61,29 @@ func (l *LoadBalancer) deleteLB(ctx context.Context, cluster string, svc *v1.Ser
 		}
 		lb = got
 	}
-	if lb.Name != name {
-		// The floating IP of an adopted load balancer belongs to its owner.
-		logger.Info("Load balancer was adopted, deleting only this Service's listeners", "loadBalancerID", lb.ID, "adopted", lb.Name)
+	if others := otherUsers(lb, name); len(others) > 0 || !strings.HasPrefix(lb.Name, namePrefix) {
+		logger.Info("Load balancer is shared or not ours, deleting only this Service's listeners", "loadBalancerID", lb.ID, "otherServices", others)
 		have, err := l.readTree(ctx, lb.ID)
 		if err != nil {
 			return err
 		}
 		r := &reconciler{l: l, lbID: lb.ID, name: name}
-		return r.run(ctx, nil, have)
+		if err := r.run(ctx, nil, have); err != nil {
+			return err
+		}
+		return l.leaveShared(ctx, lb, name)
 	}
 	fips, err := l.fipsOn(ctx, floatingips.ListOpts{PortID: lb.VipPortID})
 	if err != nil {
 		return err
 	}
+	ours := fipDescription(cluster, svc)
 	for _, f := range fips {
-		if err := l.releaseFIP(ctx, f, fipDescription(cluster, svc), keep); err != nil {
+		if lb.Name != name && createdFIP(f.Description, cluster) {
+			// The Service that created it left first.
+			ours = f.Description
+		}
+		if err := l.releaseFIP(ctx, f, ours, keep); err != nil {
 			return err
 		}
 	}
@@ -112,7 +121,7 @@ func (l *LoadBalancer) deleteSerial(ctx context.Context, id, name string) error 
 		return err
 	}
 	c := l.clients.LoadBalancer
-	r := &reconciler{l: l, lbID: id, name: name, owned: true}
+	r := &reconciler{l: l, lbID: id, name: name}
 	for _, p := range have.pools {
 		pid := p.pool.ID
 		if err := r.do(ctx, "delete pool "+p.pool.Name, func(ctx context.Context) error { return pools.Delete(ctx, c, pid).ExtractErr() }); err != nil {

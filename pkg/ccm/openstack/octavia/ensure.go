@@ -112,6 +112,9 @@ func (l *LoadBalancer) reconcileLB(ctx context.Context, name string, svc *v1.Ser
 			return err
 		}
 	}
+	if err := l.joinShared(ctx, lb, name); err != nil {
+		return err
+	}
 	have, err := l.readTree(ctx, lb.ID)
 	if err != nil {
 		return err
@@ -124,7 +127,7 @@ func (l *LoadBalancer) reconcileLB(ctx context.Context, name string, svc *v1.Ser
 			return err
 		}
 	}
-	r := &reconciler{l: l, lbID: lb.ID, name: name, owned: lb.Name == name, vipSubnet: lb.VipSubnetID}
+	r := &reconciler{l: l, lbID: lb.ID, name: name, vipSubnet: lb.VipSubnetID}
 	if err := r.run(ctx, want, have); err != nil {
 		return err
 	}

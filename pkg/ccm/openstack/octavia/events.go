@@ -12,6 +12,7 @@ const (
 	reasonForcedInternal    = "LoadBalancerForcedInternal"
 	reasonDualStack         = "LoadBalancerDualStackUnavailable"
 	reasonMissingReference  = "LoadBalancerReferenceInvalid"
+	reasonShareRefused      = "LoadBalancerShareRefused"
 )
 
 // warn records a Warning event on the Service when a recorder is set.

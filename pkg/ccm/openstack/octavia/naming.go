@@ -2,6 +2,8 @@ package octavia
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 
 	v1 "k8s.io/api/core/v1"
 )
@@ -40,3 +42,24 @@ func cut(s string) string {
 }
 
 func itoa(i int) string { return fmt.Sprint(i) }
+
+// childOf says whether a listener, pool or monitor name is one of the
+// load balancer name's children (listener_<i>_<name>, cut to 255).
+func childOf(child, name string) bool {
+	for _, kind := range []string{"listener_", "pool_", "monitor_"} {
+		rest, ok := strings.CutPrefix(child, kind)
+		if !ok {
+			continue
+		}
+		i := strings.IndexByte(rest, '_')
+		if i <= 0 {
+			return false
+		}
+		if _, err := strconv.Atoi(rest[:i]); err != nil {
+			return false
+		}
+		rest = rest[i+1:]
+		return rest == name || (len(child) == maxNameLen && strings.HasPrefix(name, rest))
+	}
+	return false
+}

@@ -35,6 +35,11 @@ func (l *LoadBalancer) plan(ctx context.Context, svc *v1.Service, name string, s
 	if prim.lb, err = l.findLB(ctx, name, sc.lbID); err != nil {
 		return nil, nil, err
 	}
+	if prim.lb != nil && prim.lb.Name != name {
+		if err := l.checkAdopted(ctx, prim.lb, name, sc); err != nil {
+			return nil, nil, err
+		}
+	}
 	if prim.lb == nil {
 		if sc.lbID != "" {
 			return nil, nil, &refError{key: AnnLoadBalancerID, kind: "load balancer", id: sc.lbID, problem: "does not exist"}
@@ -89,6 +94,20 @@ func (l *LoadBalancer) plan(ctx context.Context, svc *v1.Service, name string, s
 		return nil, nil, err
 	}
 	return append(plans, sec), nil, nil
+}
+
+// checkAdopted checks that the Service may share the load balancer its
+// load-balancer-id names (reads only).
+func (l *LoadBalancer) checkAdopted(ctx context.Context, lb *loadbalancers.LoadBalancer, name string, sc *svcConfig) error {
+	hasFIP := false
+	if sc.internal {
+		fip, err := l.boundFIP(ctx, lb.VipPortID)
+		if err != nil {
+			return err
+		}
+		hasFIP = fip != ""
+	}
+	return l.checkShare(lb, name, sc, hasFIP)
 }
 
 // primaryNetwork is the network of the primary VIP, where the second

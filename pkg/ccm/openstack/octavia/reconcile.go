@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 
 	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/listeners"
 	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/pools"
@@ -20,15 +19,14 @@ type reconciler struct {
 	l         *LoadBalancer
 	lbID      string
 	name      string
-	owned     bool   // the whole load balancer is ours (not adopted)
 	vipSubnet string // members without subnet_id live here
 	writes    int
 }
 
-// ours says whether a child (by name) belongs to this Service.
-func (r *reconciler) ours(childName string) bool {
-	return r.owned || strings.HasSuffix(childName, "_"+r.name)
-}
+// ours says whether a child (by name) belongs to this Service. On a
+// shared load balancer the others' children are never touched, even on
+// the load balancer this Service created.
+func (r *reconciler) ours(childName string) bool { return childOf(childName, r.name) }
 
 func (r *reconciler) do(ctx context.Context, what string, fn func(ctx context.Context) error) error {
 	r.writes++
@@ -45,12 +43,12 @@ func (r *reconciler) run(ctx context.Context, want []listenerSpec, have *actualT
 			if used[a.ID] || a.ProtocolPort != ls.port {
 				continue
 			}
+			if !r.ours(a.Name) {
+				return &shareError{lbID: r.lbID, problem: fmt.Sprintf("port %d is used by listener %s (%s) of another Service", ls.port, a.ID, a.Name)}
+			}
 			if a.Protocol == ls.protocol {
 				cur[i], used[a.ID] = a, true
 				break
-			}
-			if !r.ours(a.Name) {
-				return fmt.Errorf("port %d of load balancer %s is used by listener %s (%s) that this Service does not own", ls.port, r.lbID, a.ID, a.Name)
 			}
 		}
 	}

@@ -148,10 +148,14 @@ func (l *LoadBalancer) checkFloatingSubnet(ctx context.Context, sc *svcConfig, n
 }
 
 // reportRef records a Warning event for an error about a referenced
-// object; other errors (cloud trouble) are left to the caller's retries.
+// object or a refused share; other errors (cloud trouble) are left to the caller's retries.
 func (l *LoadBalancer) reportRef(svc *v1.Service, err error) {
 	var re *refError
-	if errors.As(err, &re) {
+	var se *shareError
+	switch {
+	case errors.As(err, &re):
 		l.warn(svc, reasonMissingReference, "%s %q given by %s %s", re.kind, re.id, re.key, re.problem)
+	case errors.As(err, &se):
+		l.warn(svc, reasonShareRefused, "%v", se)
 	}
 }
