@@ -17,7 +17,7 @@ import (
 // every call, so none is fixed here.
 func defaultLoadBalancerFactory() LoadBalancerFactory {
 	return func(clients *client.Clients, cfg *config.Config, events record.EventRecorder) (cloudprovider.LoadBalancer, error) {
-		return octavia.New(octavia.Options{Clients: clients, Config: cfg.LoadBalancer, Events: events})
+		return octavia.New(octavia.Options{Clients: clients, Config: cfg.LoadBalancer, Classes: cfg.LoadBalancerClasses, Events: events})
 	}
 }
 

@@ -245,7 +245,7 @@ func init() {
 			"manage-security-groups":   lbbool(func(l *LoadBalancer) *bool { return &l.ManageSecurityGroups }),
 			"internal-lb":              lbbool(func(l *LoadBalancer) *bool { return &l.InternalLB }),
 			"node-selector": lb(func(l *LoadBalancer, v value) error {
-				m, err := parseNodeSelector(v.s)
+				m, err := ParseNodeSelector(v.s)
 				if err != nil {
 					return err
 				}
@@ -519,8 +519,9 @@ func ParseSearchOrder(s string) ([]string, error) {
 	return out, nil
 }
 
-// parseNodeSelector parses "k=v, k2" (OCCM node-selector syntax).
-func parseNodeSelector(s string) (map[string]string, error) {
+// ParseNodeSelector parses "k=v, k2" (OCCM node-selector syntax): k=v
+// selects nodes labelled k=v, a bare k nodes that have label k.
+func ParseNodeSelector(s string) (map[string]string, error) {
 	out := map[string]string{}
 	for _, item := range strings.Split(s, ",") {
 		item = strings.TrimSpace(item)

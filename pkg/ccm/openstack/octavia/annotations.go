@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	v1 "k8s.io/api/core/v1"
+
+	"github.com/kumo-project/kumo/pkg/openstack/config"
 )
 
 // Service annotations understood (same names and semantics as OCCM).
@@ -72,6 +74,12 @@ type svcConfig struct {
 	affinity                                            bool
 	family                                              v1.IPFamily
 	localHealthPort                                     int // healthCheckNodePort when eTP=Local
+	flavorID, availabilityZone                          string
+	nodeSelector                                        map[string]string
+	// className and classConf are the [LoadBalancerClass] the Service
+	// picks with the class annotation (classConf nil: none).
+	className string
+	classConf *config.LoadBalancerClass
 	// annotated holds the annotations the Service sets, to tell errors
 	// about their values from errors about cloud.conf defaults.
 	annotated map[string]bool
@@ -156,13 +164,19 @@ func (l *LoadBalancer) parseService(svc *v1.Service) (*svcConfig, error) {
 	}
 	c := l.cfg
 	a := &annotations{m: svc.Annotations}
+	className, cls := l.selectClass(a)
+	type lbc = config.LoadBalancerClass
 	sc := &svcConfig{
-		floatingNetworkID: a.str(AnnFloatingNetworkID, c.FloatingNetworkID),
-		floatingSubnetID:  a.str(AnnFloatingSubnetID, c.FloatingSubnetID),
-		floatingSubnet:    a.str(AnnFloatingSubnet, c.FloatingSubnet),
-		subnetID:          a.str(AnnSubnetID, c.SubnetID),
-		memberSubnetID:    a.str(AnnMemberSubnetID, c.MemberSubnetID),
-		networkID:         a.str(AnnNetworkID, c.NetworkID),
+		className: className, classConf: cls,
+		floatingNetworkID: a.str(AnnFloatingNetworkID, classOr(cls, func(x *lbc) string { return x.FloatingNetworkID }, c.FloatingNetworkID)),
+		floatingSubnetID:  a.str(AnnFloatingSubnetID, classOr(cls, func(x *lbc) string { return x.FloatingSubnetID }, c.FloatingSubnetID)),
+		floatingSubnet:    a.str(AnnFloatingSubnet, classOr(cls, func(x *lbc) string { return x.FloatingSubnet }, c.FloatingSubnet)),
+		subnetID:          a.str(AnnSubnetID, classOr(cls, func(x *lbc) string { return x.SubnetID }, c.SubnetID)),
+		memberSubnetID:    a.str(AnnMemberSubnetID, classOr(cls, func(x *lbc) string { return x.MemberSubnetID }, c.MemberSubnetID)),
+		networkID:         a.str(AnnNetworkID, classOr(cls, func(x *lbc) string { return x.NetworkID }, c.NetworkID)),
+		flavorID:          a.str(AnnFlavorID, c.FlavorID),
+		availabilityZone:  a.str(AnnAvailabilityZone, c.AvailabilityZone),
+		nodeSelector:      nodeSelector(a, c.NodeSelector),
 		portID:            a.str(AnnPortID, ""),
 		lbID:              a.str(AnnLoadBalancerID, ""),
 		hostname:          a.str(AnnHostname, ""),
@@ -198,7 +212,12 @@ func (l *LoadBalancer) parseService(svc *v1.Service) (*svcConfig, error) {
 		memberData:    a.integer(AnnTimeoutMemberData, 50000, 0, maxTimeoutMS),
 		tcpInspect:    a.integer(AnnTimeoutTCPInspect, 0, 0, maxTimeoutMS),
 	}
-	sc.monitor = a.boolean(AnnEnableHealthMonitor, c.CreateMonitor)
+	if svc.Spec.ExternalTrafficPolicy == v1.ServiceExternalTrafficPolicyLocal && svc.Spec.HealthCheckNodePort > 0 {
+		sc.localHealthPort = int(svc.Spec.HealthCheckNodePort)
+	}
+	// With externalTrafficPolicy Local only a monitor keeps traffic off
+	// nodes without endpoints: it is on unless the Service turns it off.
+	sc.monitor = a.boolean(AnnEnableHealthMonitor, c.CreateMonitor || sc.localHealthPort > 0)
 	sc.hmDelay = a.integer(AnnHMDelay, secondsOr(int(c.MonitorDelay.Seconds()), 5), 1, 86400)
 	sc.hmTimeout = a.integer(AnnHMTimeout, secondsOr(int(c.MonitorTimeout.Seconds()), 3), 1, 86400)
 	sc.hmRetries = a.integer(AnnHMMaxRetries, secondsOr(c.MonitorMaxRetries, 1), 1, 10)
@@ -209,9 +228,6 @@ func (l *LoadBalancer) parseService(svc *v1.Service) (*svcConfig, error) {
 	sc.connLimit = a.integer(AnnConnectionLimit, -1, -1, 1<<31-1)
 	if len(svc.Spec.IPFamilies) > 0 {
 		sc.family = svc.Spec.IPFamilies[0]
-	}
-	if svc.Spec.ExternalTrafficPolicy == v1.ServiceExternalTrafficPolicyLocal && svc.Spec.HealthCheckNodePort > 0 {
-		sc.localHealthPort = int(svc.Spec.HealthCheckNodePort)
 	}
 	if a.err != nil {
 		return nil, a.err

@@ -60,8 +60,8 @@ func (l *LoadBalancer) resolveVIP(ctx context.Context, sc *svcConfig, nodes []*v
 func (l *LoadBalancer) createLB(ctx context.Context, name, desc string, sc *svcConfig, vip vipTarget, tree []listenerSpec) (*loadbalancers.LoadBalancer, error) {
 	logger := klog.FromContext(ctx)
 	opts := loadbalancers.CreateOpts{
-		Name: name, Description: desc, Provider: l.cfg.LBProvider, FlavorID: l.cfg.FlavorID,
-		AvailabilityZone: l.cfg.AvailabilityZone, Tags: []string{name},
+		Name: name, Description: desc, Provider: l.cfg.LBProvider, FlavorID: sc.flavorID,
+		AvailabilityZone: sc.availabilityZone, Tags: []string{name},
 		VipPortID: vip.portID, VipSubnetID: vip.subnetID, VipNetworkID: vip.networkID,
 	}
 	if sc.loadBalancerIP != "" && vip.portID == "" && (sc.internal || sc.family == v1.IPv6Protocol) {

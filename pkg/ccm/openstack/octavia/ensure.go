@@ -30,6 +30,7 @@ func (l *LoadBalancer) ensure(ctx context.Context, cluster string, svc *v1.Servi
 	name := lbName(cluster, svc)
 	logger := klog.FromContext(ctx).WithValues("service", klog.KObj(svc))
 	ctx = klog.NewContext(ctx, logger)
+	nodes = l.servingNodes(svc, sc, nodes)
 
 	plans, stale, err := l.plan(ctx, svc, name, sc, ds, nodes, allowCreate)
 	if err != nil {
@@ -75,8 +76,11 @@ func (l *LoadBalancer) apply(ctx context.Context, cluster string, svc *v1.Servic
 		if lb, err = l.createLB(ctx, p.name, lbDescription(cluster, svc), p.sc, p.vip, tree); err != nil {
 			return nil, err
 		}
-	} else if err := l.reconcileLB(ctx, p.name, svc, p.sc, nodes, lb); err != nil {
-		return nil, err
+	} else {
+		l.warnImmutable(svc, p.sc, lb)
+		if err := l.reconcileLB(ctx, p.name, svc, p.sc, nodes, lb); err != nil {
+			return nil, err
+		}
 	}
 	var fip string
 	switch {

@@ -13,6 +13,9 @@ const (
 	reasonDualStack         = "LoadBalancerDualStackUnavailable"
 	reasonMissingReference  = "LoadBalancerReferenceInvalid"
 	reasonShareRefused      = "LoadBalancerShareRefused"
+	reasonNoMembers         = "LoadBalancerNoMembers"
+	reasonNoMonitor         = "LoadBalancerNoHealthMonitor"
+	reasonImmutable         = "LoadBalancerImmutableField"
 )
 
 // warn records a Warning event on the Service when a recorder is set.

@@ -3,6 +3,7 @@ package octavia
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -56,8 +57,9 @@ func TestServiceOptionsReachTheTree(t *testing.T) {
 
 	// Switching to X-Forwarded-For replaces the TCP listener by an HTTP one;
 	// disabling the monitor and affinity is done in place.
+	// externalTrafficPolicy Local keeps the monitor unless it is turned off.
 	delete(svc.Annotations, AnnProxyProtocol)
-	delete(svc.Annotations, AnnEnableHealthMonitor)
+	svc.Annotations[AnnEnableHealthMonitor] = "false"
 	svc.Annotations[AnnXForwardedFor] = "true"
 	svc.Spec.SessionAffinity = v1.ServiceAffinityNone
 	e.ensure(svc)
@@ -66,6 +68,9 @@ func TestServiceOptionsReachTheTree(t *testing.T) {
 	if len(s.listeners) != 1 || l.Protocol != "HTTP" || l.InsertHeaders["X-Forwarded-For"] != "true" || p.Protocol != "HTTP" ||
 		p.SessionPersistence != nil || len(s.monitors) != 0 || len(s.members[p.ID]) != 2 {
 		t.Fatalf("after x-forwarded-for: listener %+v pool %+v monitors %d", l, p, len(s.monitors))
+	}
+	if ev := e.event(); !strings.HasPrefix(ev, "Warning "+reasonNoMonitor) || !strings.Contains(ev, AnnEnableHealthMonitor) {
+		t.Errorf("event %q: turning the monitor off with externalTrafficPolicy Local must be a %s Warning", ev, reasonNoMonitor)
 	}
 }
 

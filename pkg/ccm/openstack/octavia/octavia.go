@@ -27,6 +27,9 @@ type Options struct {
 	Clients *client.Clients
 	// Config is the [LoadBalancer] section of cloud.conf.
 	Config config.LoadBalancer
+	// Classes are the [LoadBalancerClass "name"] sections, picked by the
+	// class annotation.
+	Classes map[string]*config.LoadBalancerClass
 	// ClusterName is the --cluster-name of the controller manager.
 	ClusterName string
 	// Events receives Warning events about Services; may be nil.
@@ -39,6 +42,7 @@ type Options struct {
 type LoadBalancer struct {
 	clients *client.Clients
 	cfg     config.LoadBalancer
+	classes map[string]*config.LoadBalancerClass
 	cluster string
 	events  record.EventRecorder
 	now     func() time.Time
@@ -70,6 +74,7 @@ func New(opts Options) (*LoadBalancer, error) {
 	return &LoadBalancer{
 		clients:     opts.Clients,
 		cfg:         opts.Config,
+		classes:     opts.Classes,
 		cluster:     opts.ClusterName,
 		events:      opts.Events,
 		now:         opts.Now,

@@ -49,8 +49,12 @@ func confKey(ann string) string {
 }
 
 // origin names where the value of ann came from: the annotation itself,
-// or its cloud.conf key when the Service does not set it.
+// or its cloud.conf key (the class's, when the Service's class sets it)
+// when the Service does not set it.
 func (sc *svcConfig) origin(ann string) string {
+	if k := sc.classKey(ann); k != "" && !sc.annotated[ann] {
+		return k
+	}
 	if k := confKey(ann); k != "" && !sc.annotated[ann] {
 		return "cloud.conf [LoadBalancer] " + k
 	}
