@@ -428,6 +428,7 @@ func (c *Config) parseInto(name string, data []byte) error {
 			return &ParseError{File: name, Line: e.line, Section: display, Key: e.key, Msg: msg}
 		}
 		c.noteKey(display, e.key, e.value)
+		c.noteInert(display, e.key, value{s: e.value, set: e.hasValue})
 	}
 	return nil
 }

@@ -54,8 +54,9 @@ func (l *LoadBalancer) resolveVIP(ctx context.Context, sc *svcConfig, nodes []*v
 	return vipTarget{}, fmt.Errorf("cannot choose a VIP subnet without nodes; set annotation %s or [LoadBalancer] subnet-id", AnnSubnetID)
 }
 
-// createLB creates the whole tree in one fully-populated POST and waits
-// for ACTIVE. A load balancer that ends in ERROR is deleted again so that
+// createLB creates the whole tree in one fully-populated POST (or, with
+// [LoadBalancer] provider-requires-serial-api-calls, the bare load
+// balancer and then each child) and waits for ACTIVE. A load balancer that ends in ERROR is deleted again so that
 // nothing is left behind; the next sync retries.
 func (l *LoadBalancer) createLB(ctx context.Context, name, desc string, sc *svcConfig, vip vipTarget, tree []listenerSpec) (*loadbalancers.LoadBalancer, error) {
 	logger := klog.FromContext(ctx)
@@ -67,7 +68,13 @@ func (l *LoadBalancer) createLB(ctx context.Context, name, desc string, sc *svcC
 	if sc.loadBalancerIP != "" && vip.portID == "" && (sc.internal || sc.family == v1.IPv6Protocol) {
 		opts.VipAddress = sc.loadBalancerIP
 	}
+	serial := l.cfg.ProviderRequiresSerialAPICalls
 	for _, ls := range tree {
+		if serial {
+			// Providers that refuse a fully-populated create get the bare
+			// load balancer; its children follow one call at a time.
+			break
+		}
 		lo := listenerCreateOpts(ls, "")
 		po := poolCreateOpts(ls.pool, "")
 		for _, m := range ls.pool.members {
@@ -94,6 +101,15 @@ func (l *LoadBalancer) createLB(ctx context.Context, name, desc string, sc *svcC
 	}
 	if err != nil {
 		return nil, err
+	}
+	if serial && len(tree) > 0 {
+		// A failure here leaves a named load balancer that the next sync
+		// finds and completes.
+		r := &reconciler{l: l, lbID: got.ID, name: name, vipSubnet: got.VipSubnetID}
+		if err := r.run(ctx, tree, &actualTree{pools: map[string]*actualPool{}}); err != nil {
+			return nil, err
+		}
+		logger.Info("Created the load balancer's children one by one", "loadBalancerID", got.ID, "writes", r.writes)
 	}
 	return got, nil
 }

@@ -148,3 +148,23 @@ func memberNames(s lbState) string {
 	slices.Sort(names)
 	return strings.Join(names, ",")
 }
+
+func TestProviderRequiringSerialCallsGetsChildrenOneByOne(t *testing.T) {
+	e := newEnv(t, "provider-requires-serial-api-calls = true\ncreate-monitor = true")
+	svc := service("serial", 80, 443)
+	st := e.ensure(svc)
+	w := e.writes()
+	if w["octavia.loadbalancer_create"] != 1 || w["octavia.listener_create"] != 2 || w["octavia.pool_create"] != 2 ||
+		w["octavia.member_batch_update"] != 2 || w["octavia.healthmonitor_create"] != 2 {
+		t.Fatalf("writes %v, want a bare create then each child", w)
+	}
+	s := e.state()
+	if len(s.listeners) != 2 || len(s.monitors) != 2 || memberNames(s) != "node-1,node-1,node-2,node-2" || len(st.Ingress) != 1 {
+		t.Fatalf("tree after serial create: listeners %d monitors %d members %s", len(s.listeners), len(s.monitors), memberNames(s))
+	}
+	e.reset()
+	e.ensure(svc)
+	if w := e.writes(); len(w) != 0 {
+		t.Fatalf("no-op sync after a serial create wrote %v", w)
+	}
+}

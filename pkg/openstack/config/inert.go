@@ -1,0 +1,42 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+)
+
+// inertKeys are the keys kumo accepts so that an OCCM or cinder-csi
+// cloud.conf loads unchanged, but that have no effect in kumo yet, each
+// with what the user gets instead. Setting one (to anything but false or
+// empty) adds a warning naming it; docs/install-openstack.md lists them.
+// A test fails when a key here is read by code, or when a key that is
+// not here is read by nothing.
+func inertKeys() map[string]string {
+	return map[string]string{
+		"LoadBalancer/floating-subnet-tags":       "floating subnets are chosen by floating-subnet-id or floating-subnet (name pattern) only",
+		"LoadBalancerClass/floating-subnet-tags":  "floating subnets are chosen by floating-subnet-id or floating-subnet (name pattern) only",
+		"LoadBalancer/manage-security-groups":     "node security groups are not managed: open the NodePorts to the load balancer's subnet yourself (source ranges are enforced by Octavia's allowed_cidrs)",
+		"LoadBalancer/default-tls-container-ref":  "listeners are TCP/UDP/SCTP or HTTP (x-forwarded-for); TLS is not terminated on the load balancer",
+		"LoadBalancer/container-store":            "there is no TLS termination, so no certificate store is read",
+		"BlockStorage/rescan-on-resize":           "the node grows the filesystem to the size the kernel reports; the block device is not rescanned first",
+		"BlockStorage/ignore-volume-az":           "volumes are created in, and report, their Cinder availability zone",
+		"BlockStorage/ignore-volume-microversion": "kumo's volume lookups use no microversion, so there is nothing to turn off",
+	}
+}
+
+// noteInert warns about an inert key set to a value that asks for
+// something: "false" and empty ask for nothing, a bare key means true.
+func (c *Config) noteInert(section, key string, v value) {
+	base, _, _ := strings.Cut(section, " ")
+	why, ok := inertKeys()[base+"/"+key]
+	if !ok {
+		return
+	}
+	if v.set {
+		switch strings.ToLower(strings.TrimSpace(v.s)) {
+		case "", "false", "no", "off", "0":
+			return
+		}
+	}
+	c.Warnings = append(c.Warnings, fmt.Sprintf("[%s] %s has no effect in kumo: %s", section, key, why))
+}
