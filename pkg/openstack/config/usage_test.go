@@ -2,8 +2,10 @@ package config
 
 import (
 	"go/types"
+	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -169,4 +171,47 @@ func warningsFor(t *testing.T, def *sectionDef, key string) []string {
 		}
 	}
 	return c.Warnings
+}
+
+// TestDocsListEveryKey keeps docs/install-openstack.md's key table and the
+// parser in step: one row per accepted key, and the row's state says what
+// the code does (works, no effect with a warning, refused or ignored).
+func TestDocsListEveryKey(t *testing.T) {
+	data, err := os.ReadFile("../../../docs/install-openstack.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := regexp.MustCompile("^\\| `\\[([A-Za-z]+)[^]]*\\]` \\| `([a-z0-9-]+)` \\| [^|]* \\| ([^|]*) \\|$")
+	states := map[string]string{}
+	for _, line := range strings.Split(string(data), "\n") {
+		m := row.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		id := m[1] + "/" + m[2]
+		if _, dup := states[id]; dup {
+			t.Errorf("docs list %s twice", id)
+		}
+		states[id] = m[3]
+	}
+	inert := inertKeys()
+	for _, def := range sections {
+		for key := range def.keys {
+			id := def.display + "/" + key
+			state, ok := states[id]
+			delete(states, id)
+			_, isInert := inert[id]
+			switch {
+			case !ok:
+				t.Errorf("docs/install-openstack.md does not list %s", id)
+			case isInert && !strings.HasPrefix(state, "no effect (warning)"):
+				t.Errorf("docs say %s %q; it has no effect and warns", id, state)
+			case !isInert && strings.HasPrefix(state, "no effect"):
+				t.Errorf("docs say %s has no effect; the code reads it", id)
+			}
+		}
+	}
+	for id := range states {
+		t.Errorf("docs list %s, which the parser does not accept", id)
+	}
 }
