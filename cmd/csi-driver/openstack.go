@@ -43,7 +43,9 @@ func setupOpenStack(ctx context.Context, f flags, rec *cloudmetrics.Recorder, op
 	opts.Profile = profile.Cinder{}
 
 	if controller {
-		c, err := client.New(ctx, cfg, client.Options{Metrics: rec})
+		// Nova and Cinder only: the driver never calls Neutron or Octavia, so
+		// their endpoints need not exist.
+		c, err := client.New(ctx, cfg, client.Options{Metrics: rec, Services: client.CSIServices()})
 		if err != nil {
 			return err
 		}

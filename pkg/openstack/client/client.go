@@ -52,9 +52,15 @@ type Options struct {
 	// BaseTransport overrides the TLS-configured transport (tests). When
 	// set, ca-file/cert-file/key-file/tls-insecure are not applied.
 	BaseTransport http.RoundTripper
+	// Services limits the service clients New builds; nil means all of
+	// them (the CCM). The CSI driver asks for compute and block storage
+	// only, so a catalog without a usable Neutron or Octavia endpoint
+	// does not stop it.
+	Services []Service
 }
 
-// Clients are the authenticated OpenStack service clients.
+// Clients are the authenticated OpenStack service clients; a client of a
+// service not asked for in Options.Services is nil.
 type Clients struct {
 	Provider *gophercloud.ProviderClient
 	Compute  *gophercloud.ServiceClient
@@ -72,7 +78,9 @@ type Clients struct {
 
 // New authenticates against Keystone with the credentials of cfg and
 // returns the compute, network, block-storage and (if present)
-// load-balancer clients for the configured region and interface.
+// load-balancer clients for the configured region and interface, or only
+// those of Options.Services. Building a client reads the token's catalog
+// and sends no request.
 func New(ctx context.Context, cfg *config.Config, opts Options) (*Clients, error) {
 	if cfg == nil {
 		return nil, errors.New("openstack client: nil config")
@@ -83,6 +91,9 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Clients, error
 			return nil, errors.New("openstack client: cloud config has no [Global] section")
 		}
 		return nil, fmt.Errorf("openstack client: cloud config has no [Global %q] section", opts.Cloud)
+	}
+	if err := checkServices(opts.Services); err != nil {
+		return nil, err
 	}
 	logger := klog.FromContext(ctx)
 
@@ -150,26 +161,9 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Clients, error
 		return nil, fmt.Errorf("openstack client: authentication at %s failed: %w", config.RedactURL(g.AuthURL), err)
 	}
 
-	eo := gophercloud.EndpointOpts{Region: g.Region, Availability: gophercloud.Availability(endpointType(g))}
 	c := &Clients{Provider: provider, Region: g.Region, Transport: tr}
-	if c.Compute, err = openstack.NewComputeV2(provider, eo); err != nil {
-		return nil, endpointErr("compute", eo, err)
-	}
-	if c.Network, err = openstack.NewNetworkV2(provider, eo); err != nil {
-		return nil, endpointErr("network", eo, err)
-	}
-	if c.BlockStorage, err = openstack.NewBlockStorageV3(provider, eo); err != nil {
-		return nil, endpointErr("block-storage (volumev3)", eo, err)
-	}
-	lb, err := openstack.NewLoadBalancerV2(provider, eo)
-	switch {
-	case err == nil:
-		c.LoadBalancer = lb
-	case isEndpointNotFound(err):
-		logger.V(2).Info("No load-balancer (Octavia) endpoint in the service catalog", "region", g.Region, "interface", eo.Availability)
-	default:
-		c.LoadBalancerErr = endpointErr("load-balancer", eo, err)
-		logger.Info("WARNING: load-balancer (Octavia) endpoint unusable", "err", c.LoadBalancerErr)
+	if err := c.buildServices(ctx, g, opts.Services); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
