@@ -58,7 +58,7 @@ func volumeView(r *http.Request, v *Volume) M {
 	return M{
 		"id": v.ID, "name": v.Name, "description": v.Description, "size": v.Size, "status": v.Status,
 		"availability_zone": v.AZ, "volume_type": v.VolumeType, "snapshot_id": nullable(v.SnapshotID),
-		"source_volid": nullable(v.SourceVolID), "backup_id": nil, "metadata": strmap(v.Metadata),
+		"source_volid": nullable(v.SourceVolID), "backup_id": nullable(v.BackupID), "metadata": strmap(v.Metadata),
 		"attachments": atts, "multiattach": v.Multiattach, "bootable": "false", "encrypted": false,
 		"created_at": v.Created.Format(timeCinder), "updated_at": v.Updated.Format(timeCinder),
 		"user_id": stableID("user", "volume-owner"), "os-vol-tenant-attr:tenant_id": v.ProjectID,
@@ -110,6 +110,7 @@ func (s *Sim) volumeCreate(w http.ResponseWriter, r *http.Request, tok *Token) {
 		return
 	}
 	in := req.Volume
+	_, minor := cinderMicroversion(r)
 	code, msg := 0, ""
 	var out M
 	s.mutate(func() {
@@ -120,10 +121,14 @@ func (s *Sim) volumeCreate(w http.ResponseWriter, r *http.Request, tok *Token) {
 			return
 		}
 		size := in.Size
+		if minor < volumeFromBackupMinor {
+			in.BackupID = "" // ignored before 3.47, as by Cinder
+		}
 		switch {
 		case in.BackupID != "":
-			code, msg = 404, "Backup "+in.BackupID+" could not be found."
-			return
+			if size, code, msg = s.restoreSourceLocked(in.BackupID, size); code != 0 {
+				return
+			}
 		case in.SnapshotID != "":
 			sn := s.state.Snapshots[in.SnapshotID]
 			if sn == nil {
@@ -196,8 +201,11 @@ func (s *Sim) volumeCreate(w http.ResponseWriter, r *http.Request, tok *Token) {
 			s.copyLocalLocked(snapshotDataID(in.SnapshotID), v.ID)
 		case in.SourceVolID != "":
 			s.copyLocalLocked(in.SourceVolID, v.ID)
+		case in.BackupID != "":
+			s.startRestoreLocked(v, in.BackupID)
 		}
 		out = volumeView(r, v)
+		out["status"] = "creating" // a restore starts as any create
 	})
 	if code != 0 {
 		s.fail(w, svcCinder, code, msg)
@@ -342,7 +350,7 @@ func (s *Sim) volumeDelete(w http.ResponseWriter, r *http.Request, _ *Token) {
 				snaps = append(snaps, sid)
 			}
 		}
-		if !deletableVolume[v.Status] || len(v.Attachments) > 0 || (len(snaps) > 0 && !cascade) {
+		if !deletableVolume[v.Status] || len(v.Attachments) > 0 || (len(snaps) > 0 && !cascade) || s.backupBusyLocked(id) {
 			code, msg = 400, "Invalid volume: Volume status must be available or error or error_restoring or error_extending or error_managing and must not be migrating, attached, belong to a group, have snapshots or be disassociated from snapshots after volume transfer. (status: "+v.Status+")"
 			return
 		}

@@ -323,3 +323,13 @@ func strmap(in map[string]string) map[string]string {
 	}
 	return in
 }
+
+// cinderNoRoute answers a path Cinder has no route for. Cinder's router
+// returns webob's HTTPNotFound rather than raising a Cinder exception, so
+// the body is webob's JSON rendering, not a {"itemNotFound": …} fault.
+func cinderNoRoute(w http.ResponseWriter) {
+	simcore.WriteJSON(w, http.StatusNotFound, M{
+		"code": "404 Not Found", "title": "Not Found",
+		"message": "The resource could not be found.<br /><br />\n\n\n",
+	})
+}

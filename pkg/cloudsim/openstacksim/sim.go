@@ -11,6 +11,7 @@ package openstacksim
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -55,7 +56,10 @@ type Options struct {
 	// <root>/<serverId>/ (one device view per e2e node).
 	LocalDiskPerServer bool
 	VolumeQuotaGB      int // 0 = unlimited; volumes+snapshots beyond it → 413
-	Now                func() time.Time
+	// NoBackupService simulates a cloud without cinder-backup: creating a
+	// backup answers 503 "Service cinder-backup could not be found."
+	NoBackupService bool
+	Now             func() time.Time
 }
 
 // Sim is one simulated OpenStack cloud.
@@ -71,6 +75,8 @@ type Sim struct {
 	mu    sync.Mutex
 	state *State
 	local map[string]bool
+	// backupFailure, when set, fails new backups (SetBackupFailure).
+	backupFailure string
 }
 
 // New builds a simulator, loading the persisted state when StatePath holds
@@ -142,6 +148,7 @@ func (s *Sim) routes() http.Handler {
 	s.novaRoutes(mux)
 	s.cinderRoutes(mux)
 	s.cinderSnapshotRoutes(mux)
+	s.cinderBackupRoutes(mux)
 	s.cinderTypeRoutes(mux)
 	s.octaviaRoutes(mux)
 	s.octaviaChildRoutes(mux)
@@ -152,6 +159,10 @@ func (s *Sim) routes() http.Handler {
 	s.metadataRoutes(mux)
 	s.adminRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/volume/") {
+			cinderNoRoute(w)
+			return
+		}
 		simcore.WriteJSON(w, http.StatusNotFound, map[string]any{
 			"error": map[string]any{"code": 404, "title": "Not Found",
 				"message": fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path)},

@@ -19,6 +19,7 @@ type State struct {
 	Routers            map[string]*Router            `json:"routers"`
 	Volumes            map[string]*Volume            `json:"volumes"`
 	Snapshots          map[string]*VolumeSnapshot    `json:"snapshots"`
+	Backups            map[string]*VolumeBackup      `json:"backups"`
 	VolumeTypes        map[string]*VolumeType        `json:"volume_types"`
 	LoadBalancers      map[string]*LoadBalancer      `json:"load_balancers"`
 	Listeners          map[string]*Listener          `json:"listeners"`
@@ -48,6 +49,7 @@ func (st *State) normalize() {
 	initMap(&st.Routers)
 	initMap(&st.Volumes)
 	initMap(&st.Snapshots)
+	initMap(&st.Backups)
 	initMap(&st.VolumeTypes)
 	initMap(&st.LoadBalancers)
 	initMap(&st.Listeners)
@@ -129,6 +131,9 @@ func (s *Sim) settleLocked() bool {
 			continue
 		}
 		sn.Status, sn.Updated, sn.Pending = sn.Pending.To, sn.Pending.At, nil
+	}
+	if s.settleBackupsLocked(due) {
+		changed = true
 	}
 	for id, lb := range s.state.LoadBalancers {
 		if !due(lb.Pending) {

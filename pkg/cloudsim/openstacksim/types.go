@@ -169,6 +169,7 @@ type Volume struct {
 	VolumeType  string             `json:"volume_type"`
 	SnapshotID  string             `json:"snapshot_id"`
 	SourceVolID string             `json:"source_volid"`
+	BackupID    string             `json:"backup_id,omitempty"`
 	Metadata    map[string]string  `json:"metadata"`
 	Attachments []VolumeAttachment `json:"attachments"`
 	Multiattach bool               `json:"multiattach"`
