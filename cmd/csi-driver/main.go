@@ -43,17 +43,17 @@ type flags struct {
 }
 
 func main() {
-	if err := run(); err != nil {
+	if err := run(os.Args[1:]); err != nil {
 		klog.ErrorS(err, "csi-driver failed")
 		klog.Flush()
 		os.Exit(1)
 	}
 }
 
-func run() error {
+func run(args []string) error {
 	var f flags
 	fs := flag.NewFlagSet("csi-driver", flag.ContinueOnError)
-	klog.InitFlags(fs)
+	logs := addLoggingFlags(fs)
 	fs.StringVar(&f.endpoint, "endpoint", "unix:///csi/csi.sock", "CSI endpoint: unix:///path or tcp://host:port")
 	fs.StringVar(&f.cloud, "cloud", "", "cloud: nifcloud or openstack (required)")
 	fs.StringVar(&f.cloudConfig, "cloud-config", "", "cloud configuration file (OpenStack cloud.conf; NIFCLOUD [Global] INI, else NIFCLOUD_* env)")
@@ -71,7 +71,10 @@ func run() error {
 	fs.StringVar(&f.configDriveDir, "config-drive-dir", "", "OpenStack config drive directory (already mounted)")
 	fs.StringVar(&f.kubeletRootDir, "kubelet-root-dir", driver.DefaultKubeletRootDir, "the kubelet's --root-dir: node paths outside it are refused")
 	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig for reading the node's zone label (default: in-cluster)")
-	if err := fs.Parse(os.Args[1:]); err != nil {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := logs.apply(fs); err != nil {
 		return err
 	}
 
