@@ -242,6 +242,9 @@ func (s *Sim) writeList(w http.ResponseWriter, r *http.Request, sv service, view
 // a scalar (or list of scalars) field of the view. Repeated values are
 // alternatives; list fields (tags) need all comma-separated values.
 func matchQuery(view M, q url.Values, skip map[string]bool) bool {
+	if !matchTags(view, q) {
+		return false
+	}
 	for key, vals := range q {
 		if reservedQuery[key] || skip[key] {
 			continue

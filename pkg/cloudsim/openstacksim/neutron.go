@@ -95,7 +95,7 @@ func (s *Sim) subnetView(n *Network, sb *Subnet) M {
 		"ip_version": sb.IPVersion, "gateway_ip": nullable(sb.GatewayIP), "enable_dhcp": true,
 		"allocation_pools": []M{{"start": first.String(), "end": last.String()}},
 		"dns_nameservers":  []string{}, "host_routes": []M{}, "service_types": []string{},
-		"ipv6_address_mode": nil, "ipv6_ra_mode": nil, "subnetpool_id": nil}, s.users[0].ProjectID, n.Created, n.Created)
+		"ipv6_address_mode": nil, "ipv6_ra_mode": nil, "subnetpool_id": nil, "tags": strs(sb.Tags)}, s.users[0].ProjectID, n.Created, n.Created)
 }
 
 func (s *Sim) networkList(w http.ResponseWriter, r *http.Request, _ *Token) {

@@ -43,12 +43,13 @@ type Server struct {
 
 // Subnet is a Neutron subnet.
 type Subnet struct {
-	ID        string `json:"id"`
-	Name      string `json:"name"`
-	CIDR      string `json:"cidr"`
-	IPVersion int    `json:"ip_version"`
-	GatewayIP string `json:"gateway_ip"`
-	NetworkID string `json:"network_id"`
+	ID        string   `json:"id"`
+	Name      string   `json:"name"`
+	CIDR      string   `json:"cidr"`
+	IPVersion int      `json:"ip_version"`
+	GatewayIP string   `json:"gateway_ip"`
+	NetworkID string   `json:"network_id"`
+	Tags      []string `json:"tags,omitempty"`
 }
 
 // Network is a Neutron network with its subnets.

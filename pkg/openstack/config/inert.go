@@ -13,8 +13,6 @@ import (
 // not here is read by nothing.
 func inertKeys() map[string]string {
 	return map[string]string{
-		"LoadBalancer/floating-subnet-tags":       "floating subnets are chosen by floating-subnet-id or floating-subnet (name pattern) only",
-		"LoadBalancerClass/floating-subnet-tags":  "floating subnets are chosen by floating-subnet-id or floating-subnet (name pattern) only",
 		"LoadBalancer/manage-security-groups":     "node security groups are not managed: open the NodePorts to the load balancer's subnet yourself (source ranges are enforced by Octavia's allowed_cidrs)",
 		"LoadBalancer/default-tls-container-ref":  "listeners are TCP/UDP/SCTP or HTTP (x-forwarded-for); TLS is not terminated on the load balancer",
 		"LoadBalancer/container-store":            "there is no TLS termination, so no certificate store is read",

@@ -17,6 +17,7 @@ const (
 	AnnFloatingNetworkID    = annPrefix + "floating-network-id"
 	AnnFloatingSubnet       = annPrefix + "floating-subnet"
 	AnnFloatingSubnetID     = annPrefix + "floating-subnet-id"
+	AnnFloatingSubnetTags   = annPrefix + "floating-subnet-tags"
 	AnnSubnetID             = annPrefix + "subnet-id"
 	AnnMemberSubnetID       = annPrefix + "member-subnet-id"
 	AnnNetworkID            = annPrefix + "network-id"
@@ -60,6 +61,7 @@ func (e *annotationError) Error() string {
 type svcConfig struct {
 	internal                                            bool
 	floatingNetworkID, floatingSubnetID, floatingSubnet string
+	floatingSubnetTags                                  string
 	subnetID, memberSubnetID, networkID, portID         string
 	keepFIP                                             bool
 	lbMethod                                            string
@@ -168,22 +170,23 @@ func (l *LoadBalancer) parseService(svc *v1.Service) (*svcConfig, error) {
 	type lbc = config.LoadBalancerClass
 	sc := &svcConfig{
 		className: className, classConf: cls,
-		floatingNetworkID: a.str(AnnFloatingNetworkID, classOr(cls, func(x *lbc) string { return x.FloatingNetworkID }, c.FloatingNetworkID)),
-		floatingSubnetID:  a.str(AnnFloatingSubnetID, classOr(cls, func(x *lbc) string { return x.FloatingSubnetID }, c.FloatingSubnetID)),
-		floatingSubnet:    a.str(AnnFloatingSubnet, classOr(cls, func(x *lbc) string { return x.FloatingSubnet }, c.FloatingSubnet)),
-		subnetID:          a.str(AnnSubnetID, classOr(cls, func(x *lbc) string { return x.SubnetID }, c.SubnetID)),
-		memberSubnetID:    a.str(AnnMemberSubnetID, classOr(cls, func(x *lbc) string { return x.MemberSubnetID }, c.MemberSubnetID)),
-		networkID:         a.str(AnnNetworkID, classOr(cls, func(x *lbc) string { return x.NetworkID }, c.NetworkID)),
-		flavorID:          a.str(AnnFlavorID, c.FlavorID),
-		availabilityZone:  a.str(AnnAvailabilityZone, c.AvailabilityZone),
-		nodeSelector:      nodeSelector(a, c.NodeSelector),
-		portID:            a.str(AnnPortID, ""),
-		lbID:              a.str(AnnLoadBalancerID, ""),
-		hostname:          a.str(AnnHostname, ""),
-		loadBalancerIP:    strings.TrimSpace(svc.Spec.LoadBalancerIP),
-		affinity:          svc.Spec.SessionAffinity == v1.ServiceAffinityClientIP,
-		family:            v1.IPv4Protocol,
-		annotated:         map[string]bool{},
+		floatingNetworkID:  a.str(AnnFloatingNetworkID, classOr(cls, func(x *lbc) string { return x.FloatingNetworkID }, c.FloatingNetworkID)),
+		floatingSubnetID:   a.str(AnnFloatingSubnetID, classOr(cls, func(x *lbc) string { return x.FloatingSubnetID }, c.FloatingSubnetID)),
+		floatingSubnet:     a.str(AnnFloatingSubnet, classOr(cls, func(x *lbc) string { return x.FloatingSubnet }, c.FloatingSubnet)),
+		floatingSubnetTags: a.str(AnnFloatingSubnetTags, classOr(cls, func(x *lbc) string { return x.FloatingSubnetTags }, c.FloatingSubnetTags)),
+		subnetID:           a.str(AnnSubnetID, classOr(cls, func(x *lbc) string { return x.SubnetID }, c.SubnetID)),
+		memberSubnetID:     a.str(AnnMemberSubnetID, classOr(cls, func(x *lbc) string { return x.MemberSubnetID }, c.MemberSubnetID)),
+		networkID:          a.str(AnnNetworkID, classOr(cls, func(x *lbc) string { return x.NetworkID }, c.NetworkID)),
+		flavorID:           a.str(AnnFlavorID, c.FlavorID),
+		availabilityZone:   a.str(AnnAvailabilityZone, c.AvailabilityZone),
+		nodeSelector:       nodeSelector(a, c.NodeSelector),
+		portID:             a.str(AnnPortID, ""),
+		lbID:               a.str(AnnLoadBalancerID, ""),
+		hostname:           a.str(AnnHostname, ""),
+		loadBalancerIP:     strings.TrimSpace(svc.Spec.LoadBalancerIP),
+		affinity:           svc.Spec.SessionAffinity == v1.ServiceAffinityClientIP,
+		family:             v1.IPv4Protocol,
+		annotated:          map[string]bool{},
 	}
 	for k := range svc.Annotations {
 		if a.str(k, "") != "" {

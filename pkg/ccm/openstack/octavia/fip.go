@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/external"
@@ -148,6 +149,10 @@ func (l *LoadBalancer) floatingTarget(ctx context.Context, sc *svcConfig) (strin
 			return "", "", err
 		}
 	}
+	if netID != "" && sc.floatingSubnetID == "" && sc.floatingSubnet == "" && sc.floatingSubnetTags != "" {
+		id, err := l.subnetByTags(ctx, sc, netID)
+		return netID, id, err
+	}
 	if netID == "" || sc.floatingSubnetID != "" || sc.floatingSubnet == "" {
 		return netID, sc.floatingSubnetID, nil
 	}
@@ -194,4 +199,43 @@ func matchName(pattern, name string) (bool, error) {
 		ok = m
 	}
 	return ok != neg, nil
+}
+
+// subnetByTags picks the floating subnet by OCCM's floating-subnet-tags:
+// "a,b" any of the tags, "a&b" all of them, a leading "!" negates. The
+// first matching IPv4 subnet by ID wins, so the choice is stable.
+func (l *LoadBalancer) subnetByTags(ctx context.Context, sc *svcConfig, netID string) (string, error) {
+	spec := strings.TrimSpace(sc.floatingSubnetTags)
+	neg := strings.HasPrefix(spec, "!")
+	spec = strings.TrimPrefix(spec, "!")
+	all := strings.Contains(spec, "&")
+	list := strings.Join(strings.FieldsFunc(spec, func(r rune) bool { return r == '&' || r == ',' }), ",")
+	if list == "" {
+		return "", &annotationError{key: sc.origin(AnnFloatingSubnetTags), value: sc.floatingSubnetTags, allowed: `tags separated by "," (any) or "&" (all), optionally negated by a leading "!"`}
+	}
+	opts := subnets.ListOpts{NetworkID: netID, IPVersion: 4}
+	switch {
+	case neg && all:
+		opts.NotTags = list
+	case neg:
+		opts.NotTagsAny = list
+	case all:
+		opts.Tags = list
+	default:
+		opts.TagsAny = list
+	}
+	pages, err := subnets.List(l.clients.Network, opts).AllPages(ctx)
+	if err != nil {
+		return "", fmt.Errorf("list subnets of floating network %s by tags: %w", netID, err)
+	}
+	subs, err := subnets.ExtractSubnets(pages)
+	if err != nil {
+		return "", fmt.Errorf("list subnets of floating network %s by tags: %w", netID, err)
+	}
+	if len(subs) == 0 {
+		return "", &refError{key: sc.origin(AnnFloatingSubnetTags), kind: "subnet tags", id: sc.floatingSubnetTags,
+			problem: "match no IPv4 subnet of floating network " + netID}
+	}
+	slices.SortFunc(subs, func(a, b subnets.Subnet) int { return strings.Compare(a.ID, b.ID) })
+	return subs[0].ID, nil
 }

@@ -38,6 +38,8 @@ func confKey(ann string) string {
 		return "floating-subnet-id"
 	case AnnFloatingSubnet:
 		return "floating-subnet"
+	case AnnFloatingSubnetTags:
+		return "floating-subnet-tags"
 	case AnnSubnetID:
 		return "subnet-id"
 	case AnnMemberSubnetID:

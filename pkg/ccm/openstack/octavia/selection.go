@@ -61,7 +61,7 @@ func (sc *svcConfig) classKey(ann string) string {
 	c := sc.classConf
 	v := map[string]string{
 		AnnFloatingNetworkID: c.FloatingNetworkID, AnnFloatingSubnetID: c.FloatingSubnetID,
-		AnnFloatingSubnet: c.FloatingSubnet, AnnSubnetID: c.SubnetID,
+		AnnFloatingSubnet: c.FloatingSubnet, AnnFloatingSubnetTags: c.FloatingSubnetTags, AnnSubnetID: c.SubnetID,
 		AnnMemberSubnetID: c.MemberSubnetID, AnnNetworkID: c.NetworkID,
 	}[ann]
 	if v == "" {

@@ -168,3 +168,39 @@ func TestProviderRequiringSerialCallsGetsChildrenOneByOne(t *testing.T) {
 		t.Fatalf("no-op sync after a serial create wrote %v", w)
 	}
 }
+
+func TestFloatingSubnetTagsPickTheSubnet(t *testing.T) {
+	e := newEnv(t, "")
+	ext, err := e.sim.AddNetwork(openstacksim.Network{Name: "ext2", External: true, Subnets: []openstacksim.Subnet{
+		{Name: "gold", CIDR: "198.51.100.0/24", IPVersion: 4, Tags: []string{"gold", "shared"}},
+		{Name: "silver", CIDR: "192.0.2.0/24", IPVersion: 4, Tags: []string{"silver", "shared"}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ tags, cidr string }{
+		{"silver", "192.0.2.0/24"},
+		{"gold&shared", "198.51.100.0/24"},
+		{"!gold", "192.0.2.0/24"},
+		{"bronze,silver", "192.0.2.0/24"},
+	} {
+		svc := service("tagged", 80)
+		svc.Annotations[AnnFloatingNetworkID] = ext.ID
+		svc.Annotations[AnnFloatingSubnetTags] = c.tags
+		st := e.ensure(svc)
+		if !inCIDR(st.Ingress[0].IP, c.cidr) {
+			t.Errorf("tags %q: floating IP %s, want one in %s", c.tags, st.Ingress[0].IP, c.cidr)
+		}
+		if err := e.lb.EnsureLoadBalancerDeleted(e.ctx, testCluster, svc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.reset()
+	svc := service("untagged", 80)
+	svc.Annotations[AnnFloatingNetworkID] = ext.ID
+	svc.Annotations[AnnFloatingSubnetTags] = "gold&silver&bronze"
+	e.expectRefFailure(t, "no match", func() error {
+		_, err := e.lb.EnsureLoadBalancer(e.ctx, testCluster, svc, e.nodes)
+		return err
+	}, AnnFloatingSubnetTags, "match no IPv4 subnet")
+}
