@@ -71,6 +71,19 @@ func (l *LoadBalancer) apply(ctx context.Context, cluster string, svc *v1.Servic
 	ctx = klog.NewContext(ctx, klog.FromContext(ctx).WithValues("loadBalancer", p.name, "family", p.sc.family))
 	lb := p.lb
 	var err error
+	fipSC := p.sc
+	if p.errored != nil {
+		kept, err := l.retire(ctx, cluster, svc, p.errored)
+		if err != nil {
+			return nil, err
+		}
+		if kept != "" && p.sc.loadBalancerIP == "" {
+			// The replacement gets the address the Service had.
+			c := *p.sc
+			c.loadBalancerIP = kept
+			fipSC = &c
+		}
+	}
 	if lb == nil {
 		tree := desiredTree(p.name, svc, p.sc, nodes, orDefault(p.sc.memberSubnetID, p.vip.subnetID))
 		if lb, err = l.createLB(ctx, p.name, lbDescription(cluster, svc), p.sc, p.vip, tree); err != nil {
@@ -87,7 +100,7 @@ func (l *LoadBalancer) apply(ctx context.Context, cluster string, svc *v1.Servic
 	case p.sc.family == v1.IPv6Protocol:
 		// Neutron floating IPs are IPv4: an IPv6 VIP is routable itself.
 	case lb.Name == p.name:
-		fip, err = l.ensureFIP(ctx, svc, p.sc, cluster, lb.VipPortID, p.fip)
+		fip, err = l.ensureFIP(ctx, svc, fipSC, cluster, lb.VipPortID, p.fip)
 	default:
 		// An adopted load balancer's floating IP is its owner's business.
 		fip, err = l.boundFIP(ctx, lb.VipPortID)

@@ -16,6 +16,7 @@ const (
 	reasonNoMembers         = "LoadBalancerNoMembers"
 	reasonNoMonitor         = "LoadBalancerNoHealthMonitor"
 	reasonImmutable         = "LoadBalancerImmutableField"
+	reasonErrored           = "LoadBalancerInError"
 )
 
 // warn records a Warning event on the Service when a recorder is set.

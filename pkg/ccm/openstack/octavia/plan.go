@@ -24,6 +24,9 @@ type lbPlan struct {
 	// ("" unknown yet) and where its floating IP goes (nil: none needed).
 	vipNetwork string
 	fip        *fipTarget
+	// errored is a load balancer of this name in ERROR that apply deletes
+	// before creating its replacement (recover.go).
+	errored *loadbalancers.LoadBalancer
 }
 
 // plan looks up (reads only) the Service's load balancers and decides
@@ -33,6 +36,9 @@ type lbPlan struct {
 func (l *LoadBalancer) plan(ctx context.Context, svc *v1.Service, name string, sc *svcConfig, ds dualStack, nodes []*v1.Node, allowCreate bool) (plans []*lbPlan, stale *loadbalancers.LoadBalancer, err error) {
 	prim := &lbPlan{name: name, sc: sc}
 	if prim.lb, err = l.findLB(ctx, name, sc.lbID); err != nil {
+		return nil, nil, err
+	}
+	if err := l.planRecovery(svc, prim, sc.lbID, allowCreate); err != nil {
 		return nil, nil, err
 	}
 	if prim.lb != nil && prim.lb.Name != name {
@@ -63,8 +69,14 @@ func (l *LoadBalancer) plan(ctx context.Context, svc *v1.Service, name string, s
 		return plans, stale, err
 	}
 	sec := &lbPlan{name: secName, sc: ds.secondary}
-	if sec.lb, err = l.findLB(ctx, secName, ""); err != nil || sec.lb != nil {
-		return append(plans, sec), nil, err
+	if sec.lb, err = l.findLB(ctx, secName, ""); err != nil {
+		return nil, nil, err
+	}
+	if err := l.planRecovery(svc, sec, "", allowCreate); err != nil {
+		return nil, nil, err
+	}
+	if sec.lb != nil {
+		return append(plans, sec), nil, nil
 	}
 	if !allowCreate {
 		// UpdateLoadBalancer only maintains; the next EnsureLoadBalancer
