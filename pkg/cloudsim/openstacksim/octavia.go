@@ -201,6 +201,11 @@ func (s *Sim) lbCreate(w http.ResponseWriter, r *http.Request, tok *Token) {
 		if code, msg = s.validateLBLocked(in); code != 0 {
 			return
 		}
+		if in.Provider == providerOVN {
+			if code, msg = ovnLoadBalancer(in); code != 0 {
+				return
+			}
+		}
 		now := s.now()
 		lb := &LoadBalancer{ID: newUUID(), Name: in.Name, Description: in.Description, Provider: in.Provider,
 			FlavorID: in.FlavorID, AZ: in.AZ, Tags: in.Tags, AdminStateUp: in.AdminStateUp == nil || *in.AdminStateUp,

@@ -208,6 +208,11 @@ func (s *Sim) listenerCreate(w http.ResponseWriter, r *http.Request, _ *Token) {
 		if code, msg = s.validateListenerLocked(lb, in); code != 0 {
 			return
 		}
+		if lb.Provider == providerOVN {
+			if code, msg = ovnListener(in); code != 0 {
+				return
+			}
+		}
 		l := s.createListenerLocked(lb, in)
 		s.markUpdateLocked(lb)
 		out = s.listenerViewLocked(l)
@@ -254,6 +259,13 @@ func (s *Sim) listenerUpdate(w http.ResponseWriter, r *http.Request, _ *Token) {
 		var lb *LoadBalancer
 		if lb, code, msg = s.lbWritableLocked(l.LoadBalancerID); code != 0 {
 			return
+		}
+		if lb.Provider == providerOVN {
+			if code, msg = ovnListener(listenerRequest{Protocol: l.Protocol, AllowedCIDRs: derefOr(in.AllowedCIDRs),
+				TimeoutClientData: in.TimeoutClientData, TimeoutMemberConnect: in.TimeoutMemberConnect,
+				TimeoutMemberData: in.TimeoutMemberData, TimeoutTCPInspect: in.TimeoutTCPInspect, InsertHeaders: derefOr(in.InsertHeaders)}); code != 0 {
+				return
+			}
 		}
 		if in.DefaultPoolID != nil && *in.DefaultPoolID != "" {
 			if p := s.state.Pools[*in.DefaultPoolID]; p == nil || p.LoadBalancerID != lb.ID {

@@ -114,6 +114,11 @@ func (s *Sim) monitorCreate(w http.ResponseWriter, r *http.Request, _ *Token) {
 		if code, msg = validateMonitor(in); code != 0 {
 			return
 		}
+		if lb.Provider == providerOVN {
+			if code, msg = ovnMonitor(in.Type); code != 0 {
+				return
+			}
+		}
 		hm := s.createMonitorLocked(p, in)
 		s.markUpdateLocked(lb)
 		out = s.monitorViewLocked(hm)

@@ -251,6 +251,11 @@ func (s *Sim) poolCreate(w http.ResponseWriter, r *http.Request, _ *Token) {
 		if code, msg = validatePool(in, proto); code != 0 {
 			return
 		}
+		if lb.Provider == providerOVN {
+			if code, msg = ovnPool(in); code != 0 {
+				return
+			}
+		}
 		p := s.createPoolLocked(lb, in.ListenerID, in)
 		s.markUpdateLocked(lb)
 		out = s.poolViewLocked(p, false)
@@ -293,6 +298,11 @@ func (s *Sim) poolUpdate(w http.ResponseWriter, r *http.Request, _ *Token) {
 		if in.LBMethod != "" && !lbAlgorithms[in.LBMethod] {
 			code, msg = 400, "Invalid input for field/attribute lb_algorithm. Value: '"+in.LBMethod+"'."
 			return
+		}
+		if lb.Provider == providerOVN {
+			if code, msg = ovnAlgorithm(in.LBMethod); code != 0 {
+				return
+			}
 		}
 		if len(in.SessionPersistence) > 0 {
 			var sp *SessionPersistence

@@ -82,6 +82,11 @@ type svcConfig struct {
 	// picks with the class annotation (classConf nil: none).
 	className string
 	classConf *config.LoadBalancerClass
+	// Set by fitProvider for providers without listener timeouts,
+	// allowed_cidrs or HTTP monitors; unsupported lists what the Service
+	// asks for that the provider cannot do (for a Warning event).
+	noTimeouts, noACL, tcpMonitorOnly bool
+	unsupported                       []string
 	// annotated holds the annotations the Service sets, to tell errors
 	// about their values from errors about cloud.conf defaults.
 	annotated map[string]bool
@@ -242,6 +247,9 @@ func (l *LoadBalancer) parseService(svc *v1.Service) (*svcConfig, error) {
 	}
 	var err error
 	if sc.sourceRanges, err = sourceRanges(svc, sc.family); err != nil {
+		return nil, err
+	}
+	if err := l.fitProvider(svc, sc); err != nil {
 		return nil, err
 	}
 	return sc, nil

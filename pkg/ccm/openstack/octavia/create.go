@@ -120,7 +120,7 @@ func listenerCreateOpts(ls listenerSpec, lbID string) listeners.CreateOpts {
 		LoadbalancerID: lbID, Name: ls.name, Protocol: listeners.Protocol(ls.protocol), ProtocolPort: ls.port,
 		ConnLimit: &conn, InsertHeaders: ls.insertHeaders, AllowedCIDRs: ls.cidrs,
 	}
-	if ls.protocol == "TCP" || ls.protocol == "HTTP" {
+	if (ls.protocol == "TCP" || ls.protocol == "HTTP") && !ls.noTimeouts {
 		t := ls.timeouts
 		o.TimeoutClientData, o.TimeoutMemberConnect = &t.clientData, &t.memberConnect
 		o.TimeoutMemberData, o.TimeoutTCPInspect = &t.memberData, &t.tcpInspect

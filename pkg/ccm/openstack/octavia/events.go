@@ -17,6 +17,7 @@ const (
 	reasonNoMonitor         = "LoadBalancerNoHealthMonitor"
 	reasonImmutable         = "LoadBalancerImmutableField"
 	reasonErrored           = "LoadBalancerInError"
+	reasonUnsupported       = "LoadBalancerUnsupportedByProvider"
 )
 
 // warn records a Warning event on the Service when a recorder is set.

@@ -40,12 +40,13 @@ type Options struct {
 
 // LoadBalancer implements cloudprovider.LoadBalancer on Octavia.
 type LoadBalancer struct {
-	clients *client.Clients
-	cfg     config.LoadBalancer
-	classes map[string]*config.LoadBalancerClass
-	cluster string
-	events  record.EventRecorder
-	now     func() time.Time
+	clients  *client.Clients
+	cfg      config.LoadBalancer
+	classes  map[string]*config.LoadBalancerClass
+	features providerFeatures
+	cluster  string
+	events   record.EventRecorder
+	now      func() time.Time
 	// poll and waitTimeout pace and bound waits for provisioning status
 	// (tests shorten them).
 	poll        backoff.Policy
@@ -75,6 +76,7 @@ func New(opts Options) (*LoadBalancer, error) {
 		clients:     opts.Clients,
 		cfg:         opts.Config,
 		classes:     opts.Classes,
+		features:    featuresOf(opts.Config.LBProvider),
 		cluster:     opts.ClusterName,
 		events:      opts.Events,
 		now:         opts.Now,

@@ -127,7 +127,7 @@ func (r *reconciler) updateListener(ctx context.Context, ls listenerSpec, a list
 		h := nonNil(ls.insertHeaders)
 		o.InsertHeaders, changed = &h, append(changed, "insert_headers")
 	}
-	if ls.protocol == "TCP" || ls.protocol == "HTTP" {
+	if (ls.protocol == "TCP" || ls.protocol == "HTTP") && !ls.noTimeouts {
 		t := ls.timeouts
 		if a.TimeoutClientData != t.clientData || a.TimeoutMemberConnect != t.memberConnect ||
 			a.TimeoutMemberData != t.memberData || a.TimeoutTCPInspect != t.tcpInspect {

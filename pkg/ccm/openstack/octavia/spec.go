@@ -17,6 +17,7 @@ type listenerSpec struct {
 	connLimit     int
 	insertHeaders map[string]string
 	timeouts      timeouts
+	noTimeouts    bool // the provider has no listener timeouts
 	cidrs         []string
 	pool          poolSpec
 }
@@ -60,7 +61,10 @@ func desiredTree(name string, svc *v1.Service, sc *svcConfig, nodes []*v1.Node, 
 		}
 		ls := listenerSpec{
 			name: listenerName(i, name), protocol: proto, port: int(p.Port),
-			connLimit: sc.connLimit, timeouts: sc.timeouts, cidrs: sc.sourceRanges,
+			connLimit: sc.connLimit, timeouts: sc.timeouts, cidrs: sc.sourceRanges, noTimeouts: sc.noTimeouts,
+		}
+		if sc.noACL {
+			ls.cidrs = nil
 		}
 		poolProto := proto
 		if proto == "TCP" {
@@ -86,8 +90,14 @@ func desiredTree(name string, svc *v1.Service, sc *svcConfig, nodes []*v1.Node, 
 				if addr == "" {
 					continue
 				}
-				ls.pool.members = append(ls.pool.members, memberSpec{name: n.Name, address: addr,
-					port: int(p.NodePort), subnetID: memberSubnet, monitorPort: sc.localHealthPort})
+				ms := memberSpec{name: n.Name, address: addr, port: int(p.NodePort), subnetID: memberSubnet, monitorPort: sc.localHealthPort}
+				if sc.tcpMonitorOnly {
+					// A TCP check of the NodePort itself: with
+					// externalTrafficPolicy Local only nodes with
+					// endpoints accept the connection.
+					ms.monitorPort = 0
+				}
+				ls.pool.members = append(ls.pool.members, ms)
 			}
 			sort.Slice(ls.pool.members, func(a, b int) bool { return ls.pool.members[a].key() < ls.pool.members[b].key() })
 		}
@@ -102,7 +112,7 @@ func desiredTree(name string, svc *v1.Service, sc *svcConfig, nodes []*v1.Node, 
 func monitorFor(name, proto string, sc *svcConfig) *monitorSpec {
 	m := &monitorSpec{name: name, delay: sc.hmDelay, timeout: sc.hmTimeout, retries: sc.hmRetries, retriesDn: sc.hmRetriesDown}
 	switch {
-	case sc.localHealthPort > 0:
+	case sc.localHealthPort > 0 && !sc.tcpMonitorOnly:
 		// kube-proxy answers /healthz on healthCheckNodePort only on nodes
 		// with local endpoints: the check OCCM uses for eTP=Local.
 		m.typ, m.urlPath, m.httpMethod, m.codes = "HTTP", "/healthz", "GET", "200"

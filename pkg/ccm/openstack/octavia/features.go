@@ -1,0 +1,75 @@
+package octavia
+
+import (
+	"slices"
+	"strings"
+
+	v1 "k8s.io/api/core/v1"
+)
+
+// providerFeatures is what the Octavia provider of [LoadBalancer]
+// lb-provider implements. Amphora (and the others OCCM knows) do all of
+// it; OVN does TCP/UDP/SCTP listeners with the SOURCE_IP_PORT algorithm
+// and TCP/UDP-CONNECT monitors only, and Octavia answers 501 to anything
+// else, so those Services must not ask for it.
+type providerFeatures struct {
+	name string
+	// method is the only algorithm the provider has ("" any).
+	method                                        string
+	allowedCIDRs, timeouts, httpMonitors, proxies bool
+	flavors, zones                                bool
+}
+
+func featuresOf(provider string) providerFeatures {
+	if strings.EqualFold(strings.TrimSpace(provider), "ovn") {
+		return providerFeatures{name: "ovn", method: "SOURCE_IP_PORT"}
+	}
+	return providerFeatures{name: provider, allowedCIDRs: true, timeouts: true, httpMonitors: true, proxies: true, flavors: true, zones: true}
+}
+
+// fitProvider adapts a parsed Service to the provider: what the Service
+// explicitly asks for and the provider cannot do is an error naming the
+// annotation; defaults it cannot do are dropped; what is lost silently
+// otherwise (source ranges, timeouts, flavor, zone) is noted for a
+// Warning event.
+func (l *LoadBalancer) fitProvider(svc *v1.Service, sc *svcConfig) error {
+	f := l.features
+	if f.method != "" && sc.lbMethod != f.method {
+		if sc.annotated[AnnLBMethod] {
+			return &annotationError{key: AnnLBMethod, value: sc.lbMethod, allowed: f.method + " (the " + f.name + " provider has no other algorithm)"}
+		}
+		sc.lbMethod = f.method
+	}
+	if !f.proxies {
+		switch {
+		case sc.proxy != "":
+			return &annotationError{key: AnnProxyProtocol, value: svc.Annotations[AnnProxyProtocol], allowed: `"false" (the ` + f.name + ` provider has no PROXY protocol)`}
+		case sc.xff:
+			return &annotationError{key: AnnXForwardedFor, value: svc.Annotations[AnnXForwardedFor], allowed: `"false" (the ` + f.name + ` provider has no HTTP listeners)`}
+		}
+	}
+	if !f.timeouts {
+		sc.noTimeouts = true
+		for _, k := range []string{AnnTimeoutClientData, AnnTimeoutMemberConnect, AnnTimeoutMemberData, AnnTimeoutTCPInspect} {
+			if sc.annotated[k] {
+				sc.unsupported = append(sc.unsupported, k+" (listener timeouts)")
+			}
+		}
+	}
+	if !f.allowedCIDRs {
+		sc.noACL = true
+		if !slices.Equal(sc.sourceRanges, []string{"0.0.0.0/0"}) && !slices.Equal(sc.sourceRanges, []string{"::/0"}) {
+			sc.unsupported = append(sc.unsupported, "spec.loadBalancerSourceRanges (allowed_cidrs; restrict access with security groups instead)")
+		}
+	}
+	if !f.httpMonitors {
+		sc.tcpMonitorOnly = true
+	}
+	if !f.flavors && sc.flavorID != "" {
+		sc.unsupported, sc.flavorID = append(sc.unsupported, AnnFlavorID+" / [LoadBalancer] flavor-id (flavors)"), ""
+	}
+	if !f.zones && sc.availabilityZone != "" {
+		sc.unsupported, sc.availabilityZone = append(sc.unsupported, AnnAvailabilityZone+" / [LoadBalancer] availability-zone (availability zones)"), ""
+	}
+	return nil
+}
