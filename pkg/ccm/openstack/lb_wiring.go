@@ -16,8 +16,8 @@ import (
 // uses: Octavia. The cluster name comes from the service controller on
 // every call, so none is fixed here.
 func defaultLoadBalancerFactory() LoadBalancerFactory {
-	return func(clients *client.Clients, cfg *config.Config, events record.EventRecorder) (cloudprovider.LoadBalancer, error) {
-		return octavia.New(octavia.Options{Clients: clients, Config: cfg.LoadBalancer, Classes: cfg.LoadBalancerClasses, Events: events})
+	return func(clients *client.Clients, cfg *config.Config, events record.EventRecorder, services octavia.ServicePatcher) (cloudprovider.LoadBalancer, error) {
+		return octavia.New(octavia.Options{Clients: clients, Config: cfg.LoadBalancer, Classes: cfg.LoadBalancerClasses, Events: events, Services: services})
 	}
 }
 
@@ -35,7 +35,7 @@ func (p *Provider) buildLoadBalancer(logger klog.Logger, f LoadBalancerFactory) 
 		logger.Info("WARNING: no usable load-balancer (Octavia) endpoint; Services of type LoadBalancer will not be served", "err", p.clients.LoadBalancerErr)
 		return nil, nil
 	}
-	lb, err := f(p.clients, p.cfg, p.events)
+	lb, err := f(p.clients, p.cfg, p.events, p.services)
 	if err != nil {
 		return nil, fmt.Errorf("openstack: building the load balancer: %w", err)
 	}

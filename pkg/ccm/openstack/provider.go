@@ -26,6 +26,7 @@ import (
 	cloudprovider "k8s.io/cloud-provider"
 	"k8s.io/klog/v2"
 
+	"github.com/kumo-project/kumo/pkg/ccm/openstack/octavia"
 	"github.com/kumo-project/kumo/pkg/openstack/client"
 	"github.com/kumo-project/kumo/pkg/openstack/config"
 )
@@ -48,7 +49,7 @@ const (
 const EnvRegional = "OS_CCM_REGIONAL"
 
 // LoadBalancerFactory builds the LoadBalancer implementation (Octavia).
-type LoadBalancerFactory func(clients *client.Clients, cfg *config.Config, events record.EventRecorder) (cloudprovider.LoadBalancer, error)
+type LoadBalancerFactory func(clients *client.Clients, cfg *config.Config, events record.EventRecorder, services octavia.ServicePatcher) (cloudprovider.LoadBalancer, error)
 
 // Options tunes NewProvider.
 type Options struct {
@@ -109,6 +110,8 @@ type Provider struct {
 	routes  *routes // nil when [Route] router-id is unset or unsupported
 	lb      cloudprovider.LoadBalancer
 	events  *eventForwarder
+	// services writes load-balancer-id/-address back to Services.
+	services *servicePatcher
 
 	listerMu   sync.RWMutex
 	nodeLister corelisters.NodeLister
@@ -136,7 +139,7 @@ func NewProvider(ctx context.Context, cfg *config.Config, clients *client.Client
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	p := &Provider{cfg: cfg, clients: clients, opts: opts, events: &eventForwarder{}}
+	p := &Provider{cfg: cfg, clients: clients, opts: opts, events: &eventForwarder{}, services: &servicePatcher{}}
 	p.cache = newServerCache(clients.Compute, clients.Network, opts.CacheMaxAge, opts.MinRefresh, opts.Now)
 	logger := klog.FromContext(ctx)
 	if id := cfg.Route.RouterID; id != "" {
@@ -171,6 +174,7 @@ func (p *Provider) Initialize(clientBuilder cloudprovider.ControllerClientBuilde
 	b.StartStructuredLogging(0)
 	b.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: c.CoreV1().Events("")})
 	p.SetEventRecorder(b.NewRecorder(scheme.Scheme, v1.EventSource{Component: eventComponent}))
+	p.services.set(c)
 	go func() {
 		<-stop
 		b.Shutdown()

@@ -8,9 +8,13 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/fake"
+	restclient "k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/record"
 	cloudprovider "k8s.io/cloud-provider"
 
+	"github.com/kumo-project/kumo/pkg/ccm/openstack/octavia"
 	"github.com/kumo-project/kumo/pkg/openstack/client"
 	"github.com/kumo-project/kumo/pkg/openstack/config"
 )
@@ -63,17 +67,18 @@ func second[T any](_ T, ok bool) bool { return ok }
 // fakeLB records what the LoadBalancerFactory hook hands over.
 type fakeLB struct {
 	cloudprovider.LoadBalancer
-	events record.EventRecorder
+	events   record.EventRecorder
+	services octavia.ServicePatcher
 }
 
 func TestLoadBalancerFactoryHook(t *testing.T) {
 	e := newEnv(t, "")
 	var got *fakeLB
-	f := func(c *client.Clients, cfg *config.Config, ev record.EventRecorder) (cloudprovider.LoadBalancer, error) {
+	f := func(c *client.Clients, cfg *config.Config, ev record.EventRecorder, sp octavia.ServicePatcher) (cloudprovider.LoadBalancer, error) {
 		if c != e.clients || cfg != e.cfg {
 			t.Error("factory got other clients or config")
 		}
-		got = &fakeLB{events: ev}
+		got = &fakeLB{events: ev, services: sp}
 		return got, nil
 	}
 	p, err := NewProvider(e.ctx, e.cfg, e.clients, Options{}, f)
@@ -97,15 +102,39 @@ func TestLoadBalancerFactoryHook(t *testing.T) {
 		t.Errorf("event = %q", ev)
 	}
 
+	// Annotations reach the Service once Initialize has a client.
+	ann := map[string]string{octavia.AnnLoadBalancerID: "lb-1"}
+	if err := got.services.PatchAnnotations(e.ctx, "default", "s", ann); err == nil {
+		t.Error("patch before Initialize succeeded")
+	}
+	kc := fake.NewClientset(svc)
+	stop := make(chan struct{})
+	defer close(stop)
+	p.Initialize(clientBuilder{kc}, stop)
+	if err := got.services.PatchAnnotations(e.ctx, "default", "s", ann); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := kc.CoreV1().Services("default").Get(e.ctx, "s", metav1.GetOptions{}); err != nil || s.Annotations[octavia.AnnLoadBalancerID] != "lb-1" {
+		t.Fatalf("Service after patch: %v %v", s, err)
+	}
+
 	e.cfg.LoadBalancer.Enabled = false
 	if p, err := NewProvider(e.ctx, e.cfg, e.clients, Options{}, f); err != nil || second(p.LoadBalancer()) {
 		t.Errorf("enabled=false: LoadBalancer supported (%v)", err)
 	}
 	e.cfg.LoadBalancer.Enabled = true
-	failing := func(*client.Clients, *config.Config, record.EventRecorder) (cloudprovider.LoadBalancer, error) {
+	failing := func(*client.Clients, *config.Config, record.EventRecorder, octavia.ServicePatcher) (cloudprovider.LoadBalancer, error) {
 		return nil, errors.New("boom")
 	}
 	if _, err := NewProvider(context.Background(), e.cfg, e.clients, Options{}, failing); err == nil || !strings.Contains(err.Error(), "boom") {
 		t.Errorf("failing factory err = %v", err)
 	}
 }
+
+// clientBuilder hands out one clientset for every controller.
+type clientBuilder struct{ c kubernetes.Interface }
+
+func (b clientBuilder) Config(string) (*restclient.Config, error)   { return &restclient.Config{}, nil }
+func (b clientBuilder) ConfigOrDie(string) *restclient.Config       { return &restclient.Config{} }
+func (b clientBuilder) Client(string) (kubernetes.Interface, error) { return b.c, nil }
+func (b clientBuilder) ClientOrDie(string) kubernetes.Interface     { return b.c }

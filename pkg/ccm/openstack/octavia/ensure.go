@@ -56,6 +56,7 @@ func (l *LoadBalancer) ensure(ctx context.Context, cluster string, svc *v1.Servi
 	for _, one := range sts {
 		st = mergeStatus(st, one)
 	}
+	l.writeBack(ctx, svc, plans[0].lb.ID, st)
 	if stale != nil {
 		logger.Info("Service no longer has this IP family; deleting its load balancer", "family", otherFamily(sc.family), "loadBalancer", stale.Name, "loadBalancerID", stale.ID)
 		if err := l.deleteLB(ctx, cluster, svc, stale.Name, stale, sc.keepFIP); err != nil {
@@ -108,6 +109,7 @@ func (l *LoadBalancer) apply(ctx context.Context, cluster string, svc *v1.Servic
 	if err != nil {
 		return nil, err
 	}
+	p.lb = lb
 	return l.status(p.sc, lb.VipAddress, fip), nil
 }
 

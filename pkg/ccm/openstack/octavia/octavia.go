@@ -34,6 +34,9 @@ type Options struct {
 	ClusterName string
 	// Events receives Warning events about Services; may be nil.
 	Events record.EventRecorder
+	// Services writes load-balancer-id and load-balancer-address back to
+	// Services; may be nil (nothing is written).
+	Services ServicePatcher
 	// Now returns the current time; default time.Now.
 	Now func() time.Time
 }
@@ -46,6 +49,7 @@ type LoadBalancer struct {
 	features providerFeatures
 	cluster  string
 	events   record.EventRecorder
+	services ServicePatcher
 	now      func() time.Time
 	// poll and waitTimeout pace and bound waits for provisioning status
 	// (tests shorten them).
@@ -79,6 +83,7 @@ func New(opts Options) (*LoadBalancer, error) {
 		features:    featuresOf(opts.Config.LBProvider),
 		cluster:     opts.ClusterName,
 		events:      opts.Events,
+		services:    opts.Services,
 		now:         opts.Now,
 		poll:        defaultPoll,
 		waitTimeout: defaultWaitTimeout,

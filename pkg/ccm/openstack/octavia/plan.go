@@ -38,7 +38,7 @@ func (l *LoadBalancer) plan(ctx context.Context, svc *v1.Service, name string, s
 	if prim.lb, err = l.findLB(ctx, name, sc.lbID); err != nil {
 		return nil, nil, err
 	}
-	if err := l.planRecovery(svc, prim, sc.lbID, allowCreate); err != nil {
+	if err := l.planRecovery(svc, prim, allowCreate); err != nil {
 		return nil, nil, err
 	}
 	if prim.lb != nil && prim.lb.Name != name {
@@ -47,7 +47,7 @@ func (l *LoadBalancer) plan(ctx context.Context, svc *v1.Service, name string, s
 		}
 	}
 	if prim.lb == nil {
-		if sc.lbID != "" {
+		if sc.lbID != "" && prim.errored == nil {
 			return nil, nil, &refError{key: AnnLoadBalancerID, kind: "load balancer", id: sc.lbID, problem: "does not exist"}
 		}
 		if !allowCreate {
@@ -72,7 +72,7 @@ func (l *LoadBalancer) plan(ctx context.Context, svc *v1.Service, name string, s
 	if sec.lb, err = l.findLB(ctx, secName, ""); err != nil {
 		return nil, nil, err
 	}
-	if err := l.planRecovery(svc, sec, "", allowCreate); err != nil {
+	if err := l.planRecovery(svc, sec, allowCreate); err != nil {
 		return nil, nil, err
 	}
 	if sec.lb != nil {

@@ -19,13 +19,13 @@ import (
 
 // planRecovery marks p's load balancer, if in ERROR, for replacement, or
 // says why it cannot be replaced (reads only).
-func (l *LoadBalancer) planRecovery(svc *v1.Service, p *lbPlan, lbID string, allowCreate bool) error {
+func (l *LoadBalancer) planRecovery(svc *v1.Service, p *lbPlan, allowCreate bool) error {
 	lb := p.lb
 	if lb == nil || lb.ProvisioningStatus != "ERROR" {
 		return nil
 	}
 	switch others := otherUsers(lb, p.name); {
-	case lb.Name != p.name || lbID != "" || len(others) > 0:
+	case lb.Name != p.name || len(others) > 0:
 		l.warn(svc, reasonErrored, "Load balancer %s is in provisioning status ERROR; it is shared or not created for this Service, so it is not replaced: repair or delete it in Octavia", lb.ID)
 		return fmt.Errorf("load balancer %s: %w (shared or not ours: not replaced)", lb.ID, errLBError)
 	case !allowCreate:

@@ -24,13 +24,16 @@ type actualPool struct {
 }
 
 // findLB returns the Service's load balancer: by the load-balancer-id
-// annotation when set, else by name. nil means there is none.
+// annotation when set, else by name. nil means there is none. An ID that
+// no longer exists falls back to the name: the ID written back for a load
+// balancer that was since replaced (recover.go) must not orphan the
+// replacement.
 func (l *LoadBalancer) findLB(ctx context.Context, name, id string) (*loadbalancers.LoadBalancer, error) {
 	c := l.clients.LoadBalancer
 	if id != "" {
 		lb, err := loadbalancers.Get(ctx, c, id).Extract()
 		if isStatus(err, http.StatusNotFound) {
-			return nil, nil
+			return l.findLB(ctx, name, "")
 		}
 		if err != nil {
 			return nil, fmt.Errorf("get load balancer %s (annotation %s): %w", id, AnnLoadBalancerID, err)
