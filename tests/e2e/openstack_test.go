@@ -121,6 +121,10 @@ func TestOpenStack(t *testing.T) {
 		openstackLoadBalancerScenario(t, o, workers)
 	})
 
+	t.Run("a shared load balancer goes with its last Service", func(t *testing.T) {
+		openstackSharedScenario(t, o)
+	})
+
 	t.Run("a cloud echoing requests in its errors leaks nothing into Events", func(t *testing.T) {
 		hostileCloudScenario(t, e, hostileCase{base: o.sim.OpenStackURL, admin: framework.OpenStackAdmin, cleanedUp: o.lbCleanedUp})
 	})

@@ -13,7 +13,6 @@ import (
 // not here is read by nothing.
 func inertKeys() map[string]string {
 	return map[string]string{
-		"LoadBalancer/manage-security-groups":     "node security groups are not managed: open the NodePorts to the load balancer's subnet yourself (source ranges are enforced by Octavia's allowed_cidrs)",
 		"LoadBalancer/default-tls-container-ref":  "listeners are TCP/UDP/SCTP or HTTP (x-forwarded-for); TLS is not terminated on the load balancer",
 		"LoadBalancer/container-store":            "there is no TLS termination, so no certificate store is read",
 		"BlockStorage/rescan-on-resize":           "the node grows the filesystem to the size the kernel reports; the block device is not rescanned first",

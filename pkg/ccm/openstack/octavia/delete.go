@@ -39,10 +39,17 @@ func (l *LoadBalancer) ensureDeleted(ctx context.Context, cluster string, svc *v
 		}
 	}
 	lb, err := l.findLB(ctx, name, a.str(AnnLoadBalancerID, ""))
-	if err != nil || lb == nil {
+	if err != nil {
 		return err
 	}
-	return l.deleteLB(ctx, cluster, svc, name, lb, keep)
+	if lb != nil {
+		if err := l.deleteLB(ctx, cluster, svc, name, lb, keep); err != nil {
+			return err
+		}
+	}
+	// Also when manage-security-groups was turned off since: nothing of
+	// the Service stays behind.
+	return l.deleteSecurityGroup(ctx, svc)
 }
 
 // deleteLB removes the Service (named name) from load balancer lb. While

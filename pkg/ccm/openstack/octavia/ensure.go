@@ -110,6 +110,11 @@ func (l *LoadBalancer) apply(ctx context.Context, cluster string, svc *v1.Servic
 		return nil, err
 	}
 	p.lb = lb
+	if l.cfg.ManageSecurityGroups && p.sc.family == primaryFamily(svc) {
+		if err := l.ensureSecurityGroup(ctx, cluster, svc, p.sc, nodes, orDefault(p.sc.memberSubnetID, lb.VipSubnetID)); err != nil {
+			return nil, err
+		}
+	}
 	return l.status(p.sc, lb.VipAddress, fip), nil
 }
 
