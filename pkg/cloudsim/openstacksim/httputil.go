@@ -26,6 +26,7 @@ const (
 	svcOctavia
 	svcNeutron
 	svcMetadata
+	svcBarbican
 )
 
 const (
@@ -41,6 +42,8 @@ const (
 // fail writes an error in the JSON dialect of the service.
 func (s *Sim) fail(w http.ResponseWriter, sv service, code int, msg string) {
 	switch sv {
+	case svcBarbican:
+		simcore.WriteJSON(w, code, M{"code": code, "title": http.StatusText(code), "description": msg})
 	case svcKeystone, svcMetadata:
 		simcore.WriteJSON(w, code, M{"error": M{"code": code, "message": msg, "title": http.StatusText(code)}})
 	case svcNova, svcCinder:

@@ -338,6 +338,7 @@ func (s *Sim) catalog(r *http.Request, projectID string) []M {
 		entry("compute", "nova", base+"/compute/v2.1"),
 		entry("network", "neutron", base+"/network/"),
 		entry("load-balancer", "octavia", base+"/load-balancer/"),
+		entry("key-manager", "barbican", base+"/key-manager"),
 		entry("block-storage", "cinder", vol),
 		entry("volumev3", "cinderv3", vol),
 	}

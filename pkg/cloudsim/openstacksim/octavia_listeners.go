@@ -113,6 +113,10 @@ func (s *Sim) validateListenerLocked(lb *LoadBalancer, l listenerRequest) (int, 
 	if l.Protocol == "TERMINATED_HTTPS" && l.DefaultTLSContainerRef == "" {
 		return 400, "Validation failure: An SNI or default certificate container reference must be provided for TERMINATED_HTTPS listeners."
 	}
+	if ref := l.DefaultTLSContainerRef; ref != "" && !s.tlsRefKnownLocked(ref) {
+		// Octavia fetches the certificate from Barbican before accepting it.
+		return 400, "Could not retrieve certificate: ['" + ref + "']"
+	}
 	if l.DefaultPool != nil {
 		if code, msg := validatePool(*l.DefaultPool, l.Protocol); code != 0 {
 			return code, msg
@@ -258,6 +262,10 @@ func (s *Sim) listenerUpdate(w http.ResponseWriter, r *http.Request, _ *Token) {
 		}
 		var lb *LoadBalancer
 		if lb, code, msg = s.lbWritableLocked(l.LoadBalancerID); code != 0 {
+			return
+		}
+		if ref := derefOr(in.DefaultTLSContainerRef); ref != "" && !s.tlsRefKnownLocked(ref) {
+			code, msg = 400, "Could not retrieve certificate: ['"+ref+"']"
 			return
 		}
 		if lb.Provider == providerOVN {

@@ -151,6 +151,7 @@ func (s *Sim) routes() http.Handler {
 	s.cinderBackupRoutes(mux)
 	s.cinderTypeRoutes(mux)
 	s.octaviaRoutes(mux)
+	s.barbicanRoutes(mux)
 	s.octaviaChildRoutes(mux)
 	s.octaviaMemberRoutes(mux)
 	s.neutronRoutes(mux)

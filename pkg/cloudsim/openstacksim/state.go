@@ -26,6 +26,7 @@ type State struct {
 	Pools              map[string]*Pool              `json:"pools"`
 	Members            map[string]*Member            `json:"members"`
 	HealthMonitors     map[string]*HealthMonitor     `json:"health_monitors"`
+	TLSContainers      map[string]*TLSContainer      `json:"tls_containers"`
 	Tokens             map[string]*Token             `json:"tokens"`
 	LocalServers       []string                      `json:"local_servers"`
 	MetadataServer     string                        `json:"metadata_server"`
@@ -56,6 +57,7 @@ func (st *State) normalize() {
 	initMap(&st.Pools)
 	initMap(&st.Members)
 	initMap(&st.HealthMonitors)
+	initMap(&st.TLSContainers)
 	initMap(&st.Tokens)
 }
 

@@ -70,6 +70,9 @@ type Clients struct {
 	LoadBalancer    *gophercloud.ServiceClient
 	LoadBalancerErr error
 	BlockStorage    *gophercloud.ServiceClient
+	// KeyManager (Barbican) is built with the load-balancer client; nil
+	// when the catalog has none.
+	KeyManager *gophercloud.ServiceClient
 	// Region is the configured region ("" = any).
 	Region string
 	// Transport is the retrying, rate-limited transport in use.

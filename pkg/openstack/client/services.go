@@ -74,6 +74,13 @@ func (c *Clients) buildServices(ctx context.Context, g *config.Global, services 
 		return nil
 	}
 	logger := klog.FromContext(ctx)
+	// Barbican holds the TLS certificates of terminated HTTPS listeners;
+	// without it only container-store = external works.
+	if km, err := openstack.NewKeyManagerV1(c.Provider, eo); err == nil {
+		c.KeyManager = km
+	} else {
+		logger.V(2).Info("No usable key-manager (Barbican) endpoint in the service catalog", "err", err)
+	}
 	lb, err := openstack.NewLoadBalancerV2(c.Provider, eo)
 	switch {
 	case err == nil:

@@ -77,6 +77,7 @@ type svcConfig struct {
 	family                                              v1.IPFamily
 	localHealthPort                                     int // healthCheckNodePort when eTP=Local
 	flavorID, availabilityZone                          string
+	tlsRef                                              string // default-tls-container-ref
 	nodeSelector                                        map[string]string
 	// className and classConf are the [LoadBalancerClass] the Service
 	// picks with the class annotation (classConf nil: none).
@@ -185,6 +186,7 @@ func (l *LoadBalancer) parseService(svc *v1.Service) (*svcConfig, error) {
 		flavorID:           a.str(AnnFlavorID, c.FlavorID),
 		availabilityZone:   a.str(AnnAvailabilityZone, c.AvailabilityZone),
 		nodeSelector:       nodeSelector(a, c.NodeSelector),
+		tlsRef:             a.str(AnnDefaultTLSContainerRef, c.DefaultTLSContainerRef),
 		portID:             a.str(AnnPortID, ""),
 		lbID:               a.str(AnnLoadBalancerID, ""),
 		hostname:           a.str(AnnHostname, ""),

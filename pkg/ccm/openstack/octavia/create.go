@@ -118,9 +118,9 @@ func listenerCreateOpts(ls listenerSpec, lbID string) listeners.CreateOpts {
 	conn := ls.connLimit
 	o := listeners.CreateOpts{
 		LoadbalancerID: lbID, Name: ls.name, Protocol: listeners.Protocol(ls.protocol), ProtocolPort: ls.port,
-		ConnLimit: &conn, InsertHeaders: ls.insertHeaders, AllowedCIDRs: ls.cidrs,
+		ConnLimit: &conn, InsertHeaders: ls.insertHeaders, AllowedCIDRs: ls.cidrs, DefaultTlsContainerRef: ls.tlsRef,
 	}
-	if (ls.protocol == "TCP" || ls.protocol == "HTTP") && !ls.noTimeouts {
+	if tcpBased(ls.protocol) && !ls.noTimeouts {
 		t := ls.timeouts
 		o.TimeoutClientData, o.TimeoutMemberConnect = &t.clientData, &t.memberConnect
 		o.TimeoutMemberData, o.TimeoutTCPInspect = &t.memberData, &t.tcpInspect

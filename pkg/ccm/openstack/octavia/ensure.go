@@ -151,6 +151,12 @@ func (l *LoadBalancer) reconcileLB(ctx context.Context, name string, svc *v1.Ser
 			return err
 		}
 	}
+	if tlsRefNew(sc, have) {
+		// A certificate first used by this sync is checked before the write.
+		if err := l.checkTLS(ctx, sc); err != nil {
+			return err
+		}
+	}
 	r := &reconciler{l: l, lbID: lb.ID, name: name, vipSubnet: lb.VipSubnetID}
 	if err := r.run(ctx, want, have); err != nil {
 		return err

@@ -17,6 +17,7 @@ type providerFeatures struct {
 	// method is the only algorithm the provider has ("" any).
 	method                                        string
 	allowedCIDRs, timeouts, httpMonitors, proxies bool
+	tls                                           bool
 	flavors, zones                                bool
 }
 
@@ -24,7 +25,7 @@ func featuresOf(provider string) providerFeatures {
 	if strings.EqualFold(strings.TrimSpace(provider), "ovn") {
 		return providerFeatures{name: "ovn", method: "SOURCE_IP_PORT"}
 	}
-	return providerFeatures{name: provider, allowedCIDRs: true, timeouts: true, httpMonitors: true, proxies: true, flavors: true, zones: true}
+	return providerFeatures{name: provider, allowedCIDRs: true, timeouts: true, httpMonitors: true, proxies: true, tls: true, flavors: true, zones: true}
 }
 
 // fitProvider adapts a parsed Service to the provider: what the Service
@@ -47,6 +48,12 @@ func (l *LoadBalancer) fitProvider(svc *v1.Service, sc *svcConfig) error {
 		case sc.xff:
 			return &annotationError{key: AnnXForwardedFor, value: svc.Annotations[AnnXForwardedFor], allowed: `"false" (the ` + f.name + ` provider has no HTTP listeners)`}
 		}
+	}
+	if !f.tls && sc.tlsRef != "" {
+		if sc.annotated[AnnDefaultTLSContainerRef] {
+			return &annotationError{key: AnnDefaultTLSContainerRef, value: sc.tlsRef, allowed: "none (the " + f.name + " provider does not terminate TLS)"}
+		}
+		sc.unsupported, sc.tlsRef = append(sc.unsupported, "[LoadBalancer] default-tls-container-ref (TLS termination)"), ""
 	}
 	if !f.timeouts {
 		sc.noTimeouts = true

@@ -127,7 +127,11 @@ func (r *reconciler) updateListener(ctx context.Context, ls listenerSpec, a list
 		h := nonNil(ls.insertHeaders)
 		o.InsertHeaders, changed = &h, append(changed, "insert_headers")
 	}
-	if (ls.protocol == "TCP" || ls.protocol == "HTTP") && !ls.noTimeouts {
+	if ls.tlsRef != "" && a.DefaultTlsContainerRef != ls.tlsRef {
+		ref := ls.tlsRef
+		o.DefaultTlsContainerRef, changed = &ref, append(changed, "default_tls_container_ref")
+	}
+	if tcpBased(ls.protocol) && !ls.noTimeouts {
 		t := ls.timeouts
 		if a.TimeoutClientData != t.clientData || a.TimeoutMemberConnect != t.memberConnect ||
 			a.TimeoutMemberData != t.memberData || a.TimeoutTCPInspect != t.tcpInspect {

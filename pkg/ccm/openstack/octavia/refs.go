@@ -46,6 +46,8 @@ func confKey(ann string) string {
 		return "member-subnet-id"
 	case AnnNetworkID:
 		return "network-id"
+	case AnnDefaultTLSContainerRef:
+		return "default-tls-container-ref"
 	}
 	return ""
 }
@@ -98,6 +100,9 @@ func (l *LoadBalancer) checkRefs(ctx context.Context, p *lbPlan) error {
 			return lookupErr(err, sc.origin(AnnNetworkID), "network", p.vip.networkID)
 		}
 		p.vipNetwork = p.vip.networkID
+	}
+	if err := l.checkTLS(ctx, sc); err != nil {
+		return err
 	}
 	if sc.memberSubnetID != "" && sc.memberSubnetID != p.vip.subnetID {
 		if err := l.checkSubnet(ctx, sc); err != nil {

@@ -17,7 +17,8 @@ type listenerSpec struct {
 	connLimit     int
 	insertHeaders map[string]string
 	timeouts      timeouts
-	noTimeouts    bool // the provider has no listener timeouts
+	noTimeouts    bool   // the provider has no listener timeouts
+	tlsRef        string // default_tls_container_ref of TERMINATED_HTTPS
 	cidrs         []string
 	pool          poolSpec
 }
@@ -69,6 +70,12 @@ func desiredTree(name string, svc *v1.Service, sc *svcConfig, nodes []*v1.Node, 
 		poolProto := proto
 		if proto == "TCP" {
 			switch {
+			case sc.tlsRef != "":
+				// TLS terminates on the load balancer; HTTP to the nodes.
+				ls.protocol, poolProto, ls.tlsRef = "TERMINATED_HTTPS", orDefault(sc.proxy, "HTTP"), sc.tlsRef
+				if sc.xff {
+					ls.insertHeaders = map[string]string{"X-Forwarded-For": "true"}
+				}
 			case sc.xff:
 				ls.protocol, poolProto = "HTTP", "HTTP"
 				ls.insertHeaders = map[string]string{"X-Forwarded-For": "true"}
