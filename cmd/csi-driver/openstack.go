@@ -61,6 +61,7 @@ func setupOpenStack(ctx context.Context, f flags, rec *cloudmetrics.Recorder, op
 	// udev only exists on the real /dev; tests point --device-root elsewhere.
 	opts.Finder = device.NewCinder(device.Options{Root: f.deviceRoot, Udev: f.deviceRoot == "/" || f.deviceRoot == ""})
 	opts.Mounter = mounter.New()
+	opts.RescanOnResize = cfg.BlockStorage.RescanOnResize
 	id, err := openStackIdentity(cfg, f)
 	if err != nil {
 		return err

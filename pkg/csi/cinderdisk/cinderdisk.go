@@ -29,10 +29,21 @@ const (
 	MetadataCluster = "cinder.csi.openstack.org/cluster"
 	// Description is set on created volumes and snapshots.
 	Description = "Created by kumo Cinder CSI driver"
+	// MetadataBackupSnapshot marks the snapshot a "type: backup" snapshot
+	// is taken from (it has the backup's name and is deleted once the
+	// backup is available), so lookups by name do not mistake it for a
+	// snapshot of its own.
+	MetadataBackupSnapshot = "kumo-project.io/backup-snapshot"
 )
 
-// Microversions: 3.42 lets Cinder extend in-use volumes.
-const extendInUseMicroversion = "3.42"
+// Microversions: 3.42 lets Cinder extend in-use volumes, 3.47 create a
+// volume from a backup (backup_id is ignored before), 3.51 take the
+// availability_zone (and, since 3.43, the metadata) of a backup.
+const (
+	extendInUseMicroversion = "3.42"
+	restoreMicroversion     = "3.47"
+	backupMicroversion      = "3.51"
+)
 
 // DefaultWaitTimeout bounds one wait for a state change when the request
 // context has no earlier deadline.
@@ -74,7 +85,10 @@ type Backend struct {
 	block   *gophercloud.ServiceClient
 	// blockExtend sends microversion 3.42 (extend of in-use volumes).
 	blockExtend *gophercloud.ServiceClient
-	opts        Options
+	// blockBackup (3.51) makes and reads backups; blockRestore (3.47)
+	// creates volumes from them.
+	blockBackup, blockRestore *gophercloud.ServiceClient
+	opts                      Options
 	// watcher serves all waits for volume states with shared polls.
 	watcher *volumeWatcher
 	// types checks the "type" parameter before a create.
@@ -119,11 +133,13 @@ func NewFromServiceClients(compute, block *gophercloud.ServiceClient, opts Optio
 		opts.VolumeTypeTTL = DefaultVolumeTypeTTL
 	}
 	return &Backend{
-		compute:     compute,
-		block:       block,
-		blockExtend: client.WithMicroversion(block, extendInUseMicroversion),
-		opts:        opts,
-		watcher:     newVolumeWatcher(block, opts.WatchInterval),
-		types:       newVolumeTypes(block, opts.VolumeTypeTTL),
+		compute:      compute,
+		block:        block,
+		blockExtend:  client.WithMicroversion(block, extendInUseMicroversion),
+		blockBackup:  client.WithMicroversion(block, backupMicroversion),
+		blockRestore: client.WithMicroversion(block, restoreMicroversion),
+		opts:         opts,
+		watcher:      newVolumeWatcher(block, opts.WatchInterval),
+		types:        newVolumeTypes(block, opts.VolumeTypeTTL),
 	}, nil
 }

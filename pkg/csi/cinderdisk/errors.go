@@ -53,6 +53,14 @@ func isNotFound(err error) bool { return httpStatus(err) == http.StatusNotFound 
 // transient reports errors worth polling through: throttling and server
 // errors that outlived the transport's retries, and transport failures.
 func transient(err error) bool {
+	if errors.Is(err, errInErrorState) {
+		return false
+	}
 	s := httpStatus(err)
 	return s == 0 || s == http.StatusTooManyRequests || s >= 500
 }
+
+// errInErrorState marks a snapshot or backup Cinder put in status error:
+// waiting longer cannot help, so the wait ends at once (and the caller
+// cleans up).
+var errInErrorState = errors.New("in status error")

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/backups"
 	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/snapshots"
 	"github.com/gophercloud/gophercloud/v2/pagination"
 	"k8s.io/klog/v2"
@@ -17,20 +18,40 @@ import (
 
 // CreateSnapshot implements backend.Snapshots and waits until the
 // snapshot is available. Parameters: "force-create" snapshots in-use
-// volumes; "type=backup" is not supported.
+// volumes; "type=backup" makes a Cinder backup instead (backups.go), whose
+// ID is then the snapshot ID.
 func (b *Backend) CreateSnapshot(ctx context.Context, name, sourceVolumeID string, params backend.Parameters) (*backend.Snapshot, error) {
 	if err := checkIDs("source_volume_id", sourceVolumeID); err != nil {
 		return nil, err
 	}
-	if t := params.Get(profile.CinderSnapshotParamType); t != "" && t != profile.CinderSnapshotTypeSnapshot {
-		return nil, fmt.Errorf("snapshot parameter %q: %q is not supported by kumo (only %q): %w",
-			profile.CinderSnapshotParamType, t, profile.CinderSnapshotTypeSnapshot, backend.ErrInvalidArgument)
+	switch t := params.Get(profile.CinderSnapshotParamType); t {
+	case "", profile.CinderSnapshotTypeSnapshot:
+	case profile.CinderSnapshotTypeBackup:
+		return b.createBackup(ctx, name, sourceVolumeID, params)
+	default:
+		return nil, fmt.Errorf("snapshot parameter %q: unknown type %q (want %q or %q): %w",
+			profile.CinderSnapshotParamType, t, profile.CinderSnapshotTypeSnapshot, profile.CinderSnapshotTypeBackup, backend.ErrInvalidArgument)
 	}
-	force, _ := strconv.ParseBool(params.Get(profile.CinderSnapshotParamForceCreate))
+	s, err := b.createCinderSnapshot(ctx, name, sourceVolumeID, params, b.snapshotMetadata())
+	if err != nil {
+		return nil, err
+	}
+	return snapshotOf(s), nil
+}
+
+// snapshotMetadata is the metadata of created snapshots and backups.
+func (b *Backend) snapshotMetadata() map[string]string {
 	md := map[string]string{}
 	if b.opts.ClusterID != "" {
 		md[MetadataCluster] = b.opts.ClusterID
 	}
+	return md
+}
+
+// createCinderSnapshot creates a Cinder snapshot and waits until it is
+// available; one that fails for good is deleted again.
+func (b *Backend) createCinderSnapshot(ctx context.Context, name, sourceVolumeID string, params backend.Parameters, md map[string]string) (*snapshots.Snapshot, error) {
+	force, _ := strconv.ParseBool(params.Get(profile.CinderSnapshotParamForceCreate))
 	s, err := snapshots.Create(ctx, b.block, snapshots.CreateOpts{
 		VolumeID: sourceVolumeID, Name: name, Description: Description, Force: force, Metadata: md,
 	}).Extract()
@@ -42,22 +63,28 @@ func (b *Backend) CreateSnapshot(ctx context.Context, name, sourceVolumeID strin
 		return nil, apiError(err, "snapshotting volume %s", sourceVolumeID)
 	}
 	klog.FromContext(ctx).V(2).Info("Cinder snapshot created, waiting for it to become available", "snapshotID", s.ID, "name", name, "volumeID", sourceVolumeID)
-	ready, err := b.waitSnapshot(ctx, s.ID, "snapshot "+s.ID+" to become available", func(s *snapshots.Snapshot) (bool, error) {
-		switch {
-		case s == nil:
-			return false, nil
-		case s.Status == "error":
-			return false, fmt.Errorf("snapshot %s went to status error", s.ID)
-		}
-		return s.Status == "available", nil
-	})
+	ready, err := b.waitSnapshotAvailable(ctx, s.ID)
 	if err != nil {
 		if ctx.Err() == nil && !errors.Is(err, backend.ErrUnavailable) {
 			b.cleanupSnapshot(ctx, s.ID)
 		}
 		return nil, err
 	}
-	return snapshotOf(ready), nil
+	return ready, nil
+}
+
+// waitSnapshotAvailable waits until a snapshot is available; status error
+// fails the wait.
+func (b *Backend) waitSnapshotAvailable(ctx context.Context, id string) (*snapshots.Snapshot, error) {
+	return b.waitSnapshot(ctx, id, "snapshot "+id+" to become available", func(s *snapshots.Snapshot) (bool, error) {
+		switch {
+		case s == nil:
+			return false, nil
+		case s.Status == "error":
+			return false, fmt.Errorf("snapshot %s went to status error: %w", s.ID, errInErrorState)
+		}
+		return s.Status == "available", nil
+	})
 }
 
 // cleanupSnapshot deletes a snapshot that failed, even after cancellation.
@@ -70,11 +97,21 @@ func (b *Backend) cleanupSnapshot(ctx context.Context, id string) {
 }
 
 // DeleteSnapshot implements backend.Snapshots and waits until the
-// snapshot is gone (Cinder refuses to delete a volume with snapshots).
+// snapshot is gone (Cinder refuses to delete a volume with snapshots). As
+// cinder-csi-plugin does, the ID is tried as a backup first, then as a
+// snapshot.
 func (b *Backend) DeleteSnapshot(ctx context.Context, id string) error {
 	if err := checkIDs("snapshot_id", id); err != nil {
 		return err
 	}
+	if err := b.deleteBackup(ctx, id); !errors.Is(err, backend.ErrNotFound) {
+		return err
+	}
+	return b.deleteCinderSnapshot(ctx, id)
+}
+
+// deleteCinderSnapshot deletes a Cinder snapshot and waits until it is gone.
+func (b *Backend) deleteCinderSnapshot(ctx context.Context, id string) error {
 	err := snapshots.Delete(ctx, b.block, id).ExtractErr()
 	if err != nil && httpStatus(err) == http.StatusBadRequest {
 		s, gerr := snapshots.Get(ctx, b.block, id).Extract()
@@ -98,33 +135,49 @@ func (b *Backend) DeleteSnapshot(ctx context.Context, id string) error {
 	return err
 }
 
-// GetSnapshot implements backend.Snapshots.
+// GetSnapshot implements backend.Snapshots: a snapshot, else a backup.
 func (b *Backend) GetSnapshot(ctx context.Context, id string) (*backend.Snapshot, error) {
 	if err := checkIDs("snapshot_id", id); err != nil {
 		return nil, err
 	}
 	s, err := snapshots.Get(ctx, b.block, id).Extract()
+	if isNotFound(err) {
+		if bk, berr := backups.Get(ctx, b.blockBackup, id).Extract(); berr == nil {
+			return snapshotOfBackup(bk), nil
+		}
+	}
 	if err != nil {
 		return nil, apiError(err, "getting snapshot %s", id)
 	}
 	return snapshotOf(s), nil
 }
 
-// FindSnapshotByName implements backend.Snapshots.
+// FindSnapshotByName implements backend.Snapshots. A backup of that name
+// counts once it is available and its intermediate snapshot is gone;
+// before, ErrNotFound lets CreateSnapshot resume its creation.
 func (b *Backend) FindSnapshotByName(ctx context.Context, name string) (*backend.Snapshot, error) {
-	pages, err := snapshots.List(b.block, snapshots.ListOpts{Name: name}).AllPages(ctx)
+	list, err := b.snapshotsNamed(ctx, name)
 	if err != nil {
-		return nil, apiError(err, "listing snapshots named %q", name)
-	}
-	list, err := snapshots.ExtractSnapshots(pages)
-	if err != nil {
-		return nil, fmt.Errorf("decoding snapshots named %q: %w", name, err)
+		return nil, err
 	}
 	var found []snapshots.Snapshot
+	intermediate := false
 	for _, s := range list {
-		if s.Name == name && s.Status != "deleting" {
-			found = append(found, s)
+		if s.Metadata[MetadataBackupSnapshot] != "" {
+			intermediate = true
+			continue
 		}
+		found = append(found, s)
+	}
+	bk, err := b.findBackup(ctx, name)
+	switch {
+	case errors.Is(err, backend.ErrNotFound): // no backups API: no backups
+	case err != nil:
+		return nil, err
+	case bk != nil && bk.Status == backupAvailable && !intermediate:
+		return snapshotOfBackup(bk), nil
+	case bk != nil:
+		return nil, fmt.Errorf("backup %q (%s) is still being made (status %q): %w", name, bk.ID, bk.Status, backend.ErrNotFound)
 	}
 	switch len(found) {
 	case 0:
@@ -135,11 +188,29 @@ func (b *Backend) FindSnapshotByName(ctx context.Context, name string) (*backend
 	return nil, fmt.Errorf("%d snapshots are named %q; delete the extra ones", len(found), name)
 }
 
-// ListSnapshots implements backend.Snapshots; paging as in ListDisks.
-func (b *Backend) ListSnapshots(ctx context.Context, sourceVolumeID string, maxEntries int, token string) ([]*backend.Snapshot, string, error) {
-	if err := checkIDs("source_volume_id", sourceVolumeID); err != nil {
-		return nil, "", err
+// snapshotsNamed lists the snapshots called name that are not being
+// deleted.
+func (b *Backend) snapshotsNamed(ctx context.Context, name string) ([]snapshots.Snapshot, error) {
+	pages, err := snapshots.List(b.block, snapshots.ListOpts{Name: name}).AllPages(ctx)
+	if err != nil {
+		return nil, apiError(err, "listing snapshots named %q", name)
 	}
+	list, err := snapshots.ExtractSnapshots(pages)
+	if err != nil {
+		return nil, fmt.Errorf("decoding snapshots named %q: %w", name, err)
+	}
+	var out []snapshots.Snapshot
+	for _, s := range list {
+		if s.Name == name && s.Status != "deleting" {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// listCinderSnapshots is one page of snapshots (all when maxEntries <= 0)
+// without the intermediate snapshots of backups; paging as in ListDisks.
+func (b *Backend) listCinderSnapshots(ctx context.Context, sourceVolumeID string, maxEntries int, token string) ([]*backend.Snapshot, string, error) {
 	var out []*backend.Snapshot
 	next := ""
 	pager := snapshots.List(b.block, snapshots.ListOpts{VolumeID: sourceVolumeID, Limit: maxEntries, Marker: token})
@@ -149,7 +220,7 @@ func (b *Backend) ListSnapshots(ctx context.Context, sourceVolumeID string, maxE
 			return false, err
 		}
 		for i := range list {
-			if list[i].Status != "deleting" {
+			if list[i].Status != "deleting" && list[i].Metadata[MetadataBackupSnapshot] == "" {
 				out = append(out, snapshotOf(&list[i]))
 			}
 		}

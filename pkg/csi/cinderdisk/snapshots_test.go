@@ -59,7 +59,7 @@ func TestSnapshotsAndClones(t *testing.T) {
 	wantErr(t, err, backend.ErrNotFound)
 	_, err = e.b.CreateSnapshot(ctx, "s", "missing", snapParams(t, nil))
 	wantErr(t, err, backend.ErrNotFound)
-	_, err = e.b.CreateSnapshot(ctx, "s", src.ID, snapParams(t, map[string]string{"type": "backup"}))
+	_, err = e.b.CreateSnapshot(ctx, "s", src.ID, backend.Parameters{Values: map[string]string{"type": "bogus"}})
 	wantErr(t, err, backend.ErrInvalidArgument)
 
 	// In-use volumes need force-create.

@@ -66,6 +66,9 @@ func diskOf(v *volumes.Volume) *backend.Disk {
 		SourceSnapshotID: v.SnapshotID,
 		SourceVolumeID:   v.SourceVolID,
 	}
+	if d.SourceSnapshotID == "" && v.BackupID != nil {
+		d.SourceSnapshotID = *v.BackupID // restored from a "type: backup" snapshot
+	}
 	if string(d.Status) != v.Status {
 		d.StatusMessage = "cinder status " + v.Status
 	}

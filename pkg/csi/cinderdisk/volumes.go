@@ -30,6 +30,10 @@ func (b *Backend) CreateDisk(ctx context.Context, req backend.CreateRequest) (*b
 		return nil, err
 	}
 	v, err := volumes.Create(ctx, b.block, opts, nil).Extract()
+	if err != nil && req.SourceSnapshotID != "" && isNotFound(err) && !isVolumeTypeNotFound(err) {
+		// Not a snapshot: a backup ID is restored from the backup.
+		v, err = b.restoreBackup(ctx, opts, err)
+	}
 	if err != nil {
 		return nil, b.createError(ctx, err, req)
 	}

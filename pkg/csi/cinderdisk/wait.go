@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/snapshots"
 	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/volumes"
@@ -19,8 +20,13 @@ import (
 // connection errors) are polled through; what is the operation, for
 // errors and logs.
 func (b *Backend) poll(ctx context.Context, what string, cond func(ctx context.Context) (bool, error)) error {
+	return b.pollFor(ctx, b.opts.WaitTimeout, what, cond)
+}
+
+// pollFor is poll bounded by timeout instead of the wait timeout.
+func (b *Backend) pollFor(ctx context.Context, timeout time.Duration, what string, cond func(ctx context.Context) (bool, error)) error {
 	logger := klog.FromContext(ctx)
-	wctx, cancel := context.WithTimeout(ctx, b.opts.WaitTimeout)
+	wctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var last error
 	n := 0
@@ -41,7 +47,7 @@ func (b *Backend) poll(ctx context.Context, what string, cond func(ctx context.C
 	case ctx.Err() != nil:
 		return fmt.Errorf("waiting for %s: %w", what, ctx.Err())
 	case wctx.Err() != nil || errors.Is(err, backoff.ErrTimeout):
-		return fmt.Errorf("%s did not finish within %s (last error: %v): %w", what, b.opts.WaitTimeout, last, backend.ErrUnavailable)
+		return fmt.Errorf("%s did not finish within %s (last error: %v): %w", what, timeout, last, backend.ErrUnavailable)
 	}
 	return err
 }

@@ -120,9 +120,9 @@ func serialMatches(serial, volumeID string) bool {
 	return len(serial) == 20 && strings.HasPrefix(volumeID, serial)
 }
 
-// RescanDevice implements backend.DeviceRescanner (virtio-scsi disks need
-// it after an extend; virtio-blk has no rescan attribute and updates
-// itself).
+// RescanDevice implements backend.DeviceRescanner (virtio-scsi disks and
+// loop devices need it after an extend; virtio-blk has no rescan
+// attribute and updates itself).
 func (f *Cinder) RescanDevice(_ context.Context, devicePath string) error {
 	return rescanDevice(f.opts, devicePath)
 }

@@ -156,8 +156,3 @@ func resolveBlockDevice(link string) (string, error) {
 func (o Options) blockAttr(devicePath string, attr ...string) string {
 	return o.sysPath(append([]string{"block", filepath.Base(devicePath)}, attr...)...)
 }
-
-// rescanDevice makes the kernel re-read a SCSI device's size.
-func rescanDevice(o Options, devicePath string) error {
-	return writeSysfs(o.blockAttr(devicePath, "device", "rescan"), "1")
-}

@@ -61,6 +61,11 @@ type Options struct {
 	Identity backend.NodeIdentity
 	// MaxVolumesPerNode overrides Profile.DefaultMaxVolumesPerNode when > 0.
 	MaxVolumesPerNode int64
+	// RescanOnResize (OpenStack [BlockStorage] rescan-on-resize) makes
+	// NodeExpandVolume rescan the device, failing if that fails, and wait
+	// until the kernel reports the requested size before growing the file
+	// system. It needs a Finder that is a backend.DeviceRescanner.
+	RescanOnResize bool
 	// KubeletRootDir is the kubelet's --root-dir (default
 	// DefaultKubeletRootDir): node paths outside it are refused.
 	KubeletRootDir string
@@ -93,6 +98,10 @@ type Driver struct {
 	mounter    backend.Mounter
 	identity   backend.NodeIdentity
 	maxVolumes int64
+	// rescanner is set with Options.RescanOnResize; rescanWait bounds the
+	// wait for the new size after the rescan.
+	rescanner  backend.DeviceRescanner
+	rescanWait time.Duration
 
 	kubeletRoot         string
 	kubeletRootResolved string
@@ -141,6 +150,9 @@ func New(opts Options) (*Driver, error) {
 		if opts.Identity == nil {
 			errs = append(errs, fmt.Errorf("mode %s needs a node identity", opts.Mode))
 		}
+		if _, ok := opts.Finder.(backend.DeviceRescanner); opts.RescanOnResize && opts.Finder != nil && !ok {
+			errs = append(errs, errors.New("rescan on resize needs a device finder that can rescan devices"))
+		}
 	}
 	if opts.MaxVolumesPerNode < 0 {
 		errs = append(errs, fmt.Errorf("max volumes per node must not be negative (got %d)", opts.MaxVolumesPerNode))
@@ -182,6 +194,10 @@ func New(opts Options) (*Driver, error) {
 	if d.servesNode() {
 		if err := d.setUpNodeState(opts); err != nil {
 			return nil, err
+		}
+		if opts.RescanOnResize {
+			d.rescanner, _ = opts.Finder.(backend.DeviceRescanner)
+			d.rescanWait = defaultRescanWait
 		}
 	}
 	if s, ok := opts.Disks.(backend.Snapshots); ok && d.features.Snapshots {

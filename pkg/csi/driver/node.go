@@ -250,17 +250,10 @@ func (s *nodeServer) NodeExpandVolume(ctx context.Context, req *csi.NodeExpandVo
 		return nil, err
 	}
 	logger := klog.FromContext(ctx).WithValues("device", device)
-	if r, ok := d.finder.(backend.DeviceRescanner); ok {
-		if err := r.RescanDevice(ctx, device); err != nil {
-			logger.Error(err, "Rescanning the device failed; resizing with the size the kernel knows")
-		}
-	}
-	size, err := d.mounter.GetBlockSizeBytes(device)
+	ctx = klog.NewContext(ctx, logger)
+	size, err := s.grownDeviceSize(ctx, device, req.GetCapacityRange().GetRequiredBytes())
 	if err != nil {
-		return nil, status.Errorf(codes.Internal, "size of %s: %v", device, err)
-	}
-	if want := req.GetCapacityRange().GetRequiredBytes(); want > 0 && size < want {
-		return nil, status.Errorf(codes.Internal, "device %s is %d bytes, smaller than the requested %d: the kernel has not seen the expansion yet", device, size, want)
+		return nil, err
 	}
 	need, err := d.mounter.NeedResize(device, path)
 	if err != nil {
