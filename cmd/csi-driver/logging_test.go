@@ -94,8 +94,8 @@ func (p *driverProcess) waitFor(t *testing.T, s string) {
 	t.Fatalf("no log line with %q within 30s:\n%s", s, strings.Join(p.output(), "\n"))
 }
 
-// stop sends SIGTERM and returns the exit error and every line.
-func (p *driverProcess) stop(t *testing.T) (error, []string) {
+// stop sends SIGTERM and returns every line and the exit error.
+func (p *driverProcess) stop(t *testing.T) ([]string, error) {
 	t.Helper()
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -103,14 +103,15 @@ func (p *driverProcess) stop(t *testing.T) (error, []string) {
 	return p.wait(t)
 }
 
-func (p *driverProcess) wait(t *testing.T) (error, []string) {
+func (p *driverProcess) wait(t *testing.T) ([]string, error) {
 	t.Helper()
 	select {
 	case <-p.done:
 	case <-time.After(30 * time.Second):
 		t.Fatal("driver did not exit within 30s")
 	}
-	return p.cmd.Wait(), p.output()
+	err := p.cmd.Wait()
+	return p.output(), err
 }
 
 func (p *driverProcess) output() []string {
@@ -130,7 +131,7 @@ func TestLoggingFormatJSON(t *testing.T) {
 	_, srv := startSim(t)
 	p := startDriver(t, append(controllerArgs(t, writeCloudConf(t, srv.URL, "")), "--logging-format=json", "--v=6")...)
 	p.waitFor(t, "starting CSI driver")
-	err, lines := p.stop(t)
+	lines, err := p.stop(t)
 	if err != nil {
 		t.Errorf("driver exit after SIGTERM: %v", err)
 	}
@@ -181,7 +182,7 @@ func TestLoggingJSONRedactsEchoedSecrets(t *testing.T) {
 	sim.Controls().SetHostile(simcore.HostileConfig{Rates: map[string]float64{simcore.HostileEcho: 1}, Paths: []string{"/auth/tokens"}})
 	srv := httptest.NewServer(simcore.HostileMiddleware(sim.Controls(), simcore.DialectOpenStack, openstacksim.AdminPrefix, sim.Handler()))
 	defer srv.Close()
-	err, lines := startDriver(t, append(controllerArgs(t, writeCloudConf(t, srv.URL, "")), "--logging-format=json", "--v=10")...).wait(t)
+	lines, err := startDriver(t, append(controllerArgs(t, writeCloudConf(t, srv.URL, "")), "--logging-format=json", "--v=10")...).wait(t)
 	if err == nil {
 		t.Fatal("driver started against an echoing Keystone")
 	}
@@ -208,7 +209,7 @@ func TestLoggingFormatText(t *testing.T) {
 	_, srv := startSim(t)
 	p := startDriver(t, append(controllerArgs(t, writeCloudConf(t, srv.URL, "")), "--v=4")...)
 	p.waitFor(t, "starting CSI driver")
-	_, lines := p.stop(t)
+	lines, _ := p.stop(t)
 	text := strings.Join(lines, "\n")
 	if !strings.Contains(text, `] "starting CSI driver" cloud="openstack" mode="controller"`) {
 		t.Errorf("no klog text start line:\n%s", text)
@@ -229,7 +230,7 @@ func TestLoggingFlagErrors(t *testing.T) {
 		"--logging-format=json --vmodule=driver*=4": "--logging-format=json: vmodule: Forbidden",
 	} {
 		t.Run(args, func(t *testing.T) {
-			err, lines := startDriver(t, append(strings.Fields(args), "--cloud=openstack")...).wait(t)
+			lines, err := startDriver(t, append(strings.Fields(args), "--cloud=openstack")...).wait(t)
 			var exit *exec.ExitError
 			if !errors.As(err, &exit) || exit.ExitCode() != 1 {
 				t.Errorf("exit = %v, want status 1", err)

@@ -256,6 +256,6 @@ func TestChaos(t *testing.T) {
 
 // octaviaFactory wires Octavia exactly as the provider's Register() does
 // (pkg/ccm/openstack/lb_wiring.go).
-func octaviaFactory(clients *client.Clients, cfg *config.Config, events record.EventRecorder) (cloudprovider.LoadBalancer, error) {
-	return octavia.New(octavia.Options{Clients: clients, Config: cfg.LoadBalancer, Events: events})
+func octaviaFactory(clients *client.Clients, cfg *config.Config, events record.EventRecorder, services octavia.ServicePatcher) (cloudprovider.LoadBalancer, error) {
+	return octavia.New(octavia.Options{Clients: clients, Config: cfg.LoadBalancer, Classes: cfg.LoadBalancerClasses, Events: events, Services: services})
 }
