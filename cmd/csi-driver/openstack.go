@@ -61,6 +61,9 @@ func setupOpenStack(ctx context.Context, f flags, rec *cloudmetrics.Recorder, op
 	// udev only exists on the real /dev; tests point --device-root elsewhere.
 	opts.Finder = device.NewCinder(device.Options{Root: f.deviceRoot, Udev: f.deviceRoot == "/" || f.deviceRoot == ""})
 	opts.Mounter = mounter.New()
+	// cinder-csi's [BlockStorage] rescan-on-resize: NodeExpandVolume must
+	// rescan the device and see the requested size before growing the fs.
+	opts.RescanOnResize = cfg.BlockStorage.RescanOnResize
 	opts.RescanOnResize = cfg.BlockStorage.RescanOnResize
 	id, err := openStackIdentity(cfg, f)
 	if err != nil {

@@ -103,3 +103,22 @@ func TestOpenStackControllerNeedsNoNetworkOrLoadBalancer(t *testing.T) {
 		})
 	}
 }
+
+// [BlockStorage] rescan-on-resize reaches the node's driver options, and
+// the Cinder finder can rescan, so the driver accepts it.
+func TestOpenStackRescanOnResize(t *testing.T) {
+	for conf, want := range map[string]bool{"": false, "[BlockStorage]\nrescan-on-resize = true\n": true} {
+		f := flags{mode: "node", nodeID: "i-1", zone: "nova", deviceRoot: t.TempDir(),
+			cloudConfig: writeCloudConf(t, "http://127.0.0.1:1", conf), endpoint: "unix://" + filepath.Join(t.TempDir(), "csi.sock")}
+		opts := driver.Options{Mode: driver.ModeNode, Endpoint: f.endpoint, KubeletRootDir: t.TempDir()}
+		if err := setupOpenStack(context.Background(), f, cloudmetrics.New(), &opts); err != nil {
+			t.Fatalf("node setup: %v", err)
+		}
+		if opts.RescanOnResize != want {
+			t.Errorf("cloud.conf %q: RescanOnResize = %v, want %v", conf, opts.RescanOnResize, want)
+		}
+		if _, err := driver.New(opts); err != nil {
+			t.Errorf("cloud.conf %q: driver.New: %v", conf, err)
+		}
+	}
+}
