@@ -64,7 +64,6 @@ func setupOpenStack(ctx context.Context, f flags, rec *cloudmetrics.Recorder, op
 	// cinder-csi's [BlockStorage] rescan-on-resize: NodeExpandVolume must
 	// rescan the device and see the requested size before growing the fs.
 	opts.RescanOnResize = cfg.BlockStorage.RescanOnResize
-	opts.RescanOnResize = cfg.BlockStorage.RescanOnResize
 	id, err := openStackIdentity(cfg, f)
 	if err != nil {
 		return err
