@@ -233,7 +233,7 @@ func (b *Backend) deleteBackup(ctx context.Context, id string) error {
 		case err != nil:
 			return false, err
 		case bk.Status == "error_deleting":
-			return false, fmt.Errorf("deleting backup %s failed (status %q)", id, bk.Status)
+			return false, fmt.Errorf("deleting backup %s failed (status %q): %w", id, bk.Status, errInErrorState)
 		}
 		return false, nil
 	})

@@ -215,11 +215,11 @@ func TestBackupTimeoutResumes(t *testing.T) {
 	e := newEnv(t, openstacksim.Options{})
 	ctx := context.Background()
 	src := ok(e.b.CreateDisk(ctx, backend.CreateRequest{Name: "src", SizeBytes: 1})).must(t)
-	e.controls.SetLatency(openstacksimLatency(map[string]time.Duration{"*": transition, "backup.create": 1500 * time.Millisecond}))
+	e.controls.SetLatency(openstacksimLatency(map[string]time.Duration{"*": transition, "backup.create": 3 * time.Second}))
 	start := time.Now()
 	_, err := e.b.CreateSnapshot(ctx, "slow", src.ID, backupParams(t, map[string]string{"backup-max-duration-seconds-per-gb": "1"}))
 	wantErr(t, err, backend.ErrUnavailable)
-	if d := time.Since(start); d < time.Second || d > 1400*time.Millisecond {
+	if d := time.Since(start); d < time.Second || d > 2500*time.Millisecond {
 		t.Errorf("gave up after %s, want ~1s (1 GiB x 1 s/GiB)", d)
 	}
 	st := e.sim.Snapshot()

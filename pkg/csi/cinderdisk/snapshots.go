@@ -128,7 +128,7 @@ func (b *Backend) deleteCinderSnapshot(ctx context.Context, id string) error {
 	}
 	_, err = b.waitSnapshot(ctx, id, "snapshot "+id+" to be deleted", func(s *snapshots.Snapshot) (bool, error) {
 		if s != nil && s.Status == "error_deleting" {
-			return false, fmt.Errorf("deleting snapshot %s failed (status %q)", id, s.Status)
+			return false, fmt.Errorf("deleting snapshot %s failed (status %q): %w", id, s.Status, errInErrorState)
 		}
 		return s == nil, nil
 	})
