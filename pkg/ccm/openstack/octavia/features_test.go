@@ -101,13 +101,7 @@ func TestInternalLoadBalancerAndHostname(t *testing.T) {
 
 func TestAdoptionByLoadBalancerID(t *testing.T) {
 	e := newEnv(t, "")
-	owner := service("owner", 80)
-	e.ensure(owner)
-	lbID := e.state().lb.ID
-
-	guest := service("guest", 8080)
-	guest.Annotations[AnnLoadBalancerID] = lbID
-	e.ensure(guest)
+	_, guest, _ := e.shareOne()
 	s := e.state()
 	if len(s.listeners) != 2 || s.listeners[1].ProtocolPort != 8080 || s.listeners[1].Name != "listener_0_kube_service_kumo_default_guest" {
 		t.Fatalf("guest listener missing: %+v", s.listeners)

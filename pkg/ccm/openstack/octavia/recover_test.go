@@ -39,12 +39,7 @@ func TestLoadBalancerInErrorIsReplacedKeepingItsAddress(t *testing.T) {
 
 func TestSharedLoadBalancerInErrorIsNotReplaced(t *testing.T) {
 	e := newEnv(t, "")
-	owner := service("owner", 80)
-	e.ensure(owner)
-	lbID := e.state().lb.ID
-	guest := service("guest", 8080)
-	guest.Annotations[AnnLoadBalancerID] = lbID
-	e.ensure(guest)
+	owner, _, lbID := e.shareOne()
 	if err := e.sim.SetLoadBalancerStatus(lbID, "ERROR"); err != nil {
 		t.Fatal(err)
 	}

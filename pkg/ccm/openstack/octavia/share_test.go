@@ -4,7 +4,22 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	v1 "k8s.io/api/core/v1"
 )
+
+// shareOne ensures Service "owner" (port 80) and Service "guest" (8080)
+// on the owner's load balancer by load-balancer-id.
+func (e *env) shareOne() (owner, guest *v1.Service, lbID string) {
+	e.t.Helper()
+	owner = service("owner", 80)
+	e.ensure(owner)
+	lbID = e.state().lb.ID
+	guest = service("guest", 8080)
+	guest.Annotations[AnnLoadBalancerID] = lbID
+	e.ensure(guest)
+	return owner, guest, lbID
+}
 
 // TestSharedLoadBalancerGoesWithItsLastService is the defect users hit:
 // deleting the Service that created a shared load balancer used to
@@ -63,12 +78,7 @@ func TestSharedLoadBalancerGoesWithItsLastService(t *testing.T) {
 
 func TestSharingIsBoundedAndConflictsAreReported(t *testing.T) {
 	e := newEnv(t, "max-shared-lb = 2")
-	owner := service("owner", 80)
-	e.ensure(owner)
-	lbID := e.state().lb.ID
-	guest := service("guest", 8080)
-	guest.Annotations[AnnLoadBalancerID] = lbID
-	e.ensure(guest)
+	_, _, lbID := e.shareOne()
 
 	third := service("third", 9090)
 	third.Annotations[AnnLoadBalancerID] = lbID
