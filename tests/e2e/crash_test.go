@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -241,6 +242,13 @@ func crashDuringEnsureLoadBalancer(t *testing.T, e *env, c crashCloud, opts fram
 		t.Fatal(err)
 	}
 	defer ccm.Stop(10 * time.Second)
+	// e.eventually fails the parent test, so check both: a leak here needs
+	// the restarted CCM's view of the Service to be diagnosed.
+	defer func() {
+		if t.Failed() || e.t.Failed() {
+			t.Logf("restarted CCM, lines about the Service and errors:\n%s", serviceLogLines(ccm.LogTail(20000), "crash", 80))
+		}
+	}()
 	e.eventually("LB converged after the CCM restart", 2*time.Minute, func(ctx context.Context) (bool, error) {
 		s, err := k.Services("default").Get(ctx, "crash", metav1.GetOptions{})
 		if err != nil {
@@ -271,4 +279,19 @@ func crashDuringEnsureLoadBalancer(t *testing.T, e *env, c crashCloud, opts fram
 		}
 		return true, nil
 	})
+}
+
+// serviceLogLines keeps the log lines that name the Service or are errors,
+// the last max of them.
+func serviceLogLines(log, service string, max int) string {
+	var kept []string
+	for _, l := range strings.Split(log, "\n") {
+		if strings.Contains(l, "/"+service) || strings.HasPrefix(l, "E") || strings.HasPrefix(l, "W") {
+			kept = append(kept, l)
+		}
+	}
+	if len(kept) > max {
+		kept = kept[len(kept)-max:]
+	}
+	return strings.Join(kept, "\n")
 }
