@@ -2,6 +2,7 @@ package nifcloud
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	v1 "k8s.io/api/core/v1"
@@ -176,4 +177,42 @@ func TestOrphanedELBRulesAreReported(t *testing.T) {
 		t.Fatalf("second cleanup sync: called=%v err=%v, want nothing left to delete", called, err)
 	}
 	e.assertNoELBLeft(name)
+}
+
+// TestUpdateAfterDeleteCreatesNothing: the service controller's node sync
+// calls UpdateLoadBalancer beside the Service's own sync; one that runs
+// after EnsureLoadBalancerDeleted must not bring the load balancer back
+// (the leak a CCM restart during node initialization showed in e2e).
+func TestUpdateAfterDeleteCreatesNothing(t *testing.T) {
+	ctx := context.Background()
+	for _, lbType := range []string{"", LBTypeElastic} {
+		t.Run("type="+lbType, func(t *testing.T) {
+			e := newSimEnv(t, nil)
+			e.addInstances(webInstances()...)
+			var ann map[string]string
+			if lbType != "" {
+				ann = map[string]string{AnnotationLBType: lbType}
+			}
+			svc := testService(testUID, ann, port{80, 30080})
+			name := loadBalancerName(svc)
+			if _, err := e.p.EnsureLoadBalancer(ctx, "kube", svc, testNodes("web1")); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.p.EnsureLoadBalancerDeleted(ctx, "kube", svc); err != nil {
+				t.Fatal(err)
+			}
+			creates := e.sim.Controls().Count("CreateLoadBalancer") + e.sim.Controls().Count("NiftyCreateElasticLoadBalancer")
+			err := e.p.UpdateLoadBalancer(ctx, "kube", svc, testNodes("web1", "web2"))
+			if err == nil || !strings.Contains(err.Error(), "does not exist") || !strings.Contains(err.Error(), name) {
+				t.Fatalf("update of a deleted load balancer: err = %v, want one saying %q does not exist", err, name)
+			}
+			s := e.state()
+			if len(s.LoadBalancers) != 0 || len(s.ElasticLBs) != 0 {
+				t.Fatalf("update after delete left L4 %v, elastic %v", s.LoadBalancers, s.ElasticLBs)
+			}
+			if got := e.sim.Controls().Count("CreateLoadBalancer") + e.sim.Controls().Count("NiftyCreateElasticLoadBalancer"); got != creates {
+				t.Fatalf("update after delete made %d create calls", got-creates)
+			}
+		})
+	}
 }

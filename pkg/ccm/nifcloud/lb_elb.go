@@ -50,7 +50,7 @@ func elbListener(spec *lbSpec, ps portSpec) nifcloud.ELBListener {
 
 // ensureELB creates or reconciles an elastic load balancer plus its
 // security group rules and returns its VIP.
-func (p *Provider) ensureELB(ctx context.Context, svc *v1.Service, name string, spec *lbSpec, backends []*nifcloud.Instance) (string, error) {
+func (p *Provider) ensureELB(ctx context.Context, svc *v1.Service, name string, spec *lbSpec, backends []*nifcloud.Instance, mayCreate bool) (string, error) {
 	cur, err := p.describeELB(ctx, name)
 	if err != nil {
 		return "", err
@@ -59,6 +59,8 @@ func (p *Provider) ensureELB(ctx context.Context, svc *v1.Service, name string, 
 		return "", err
 	}
 	switch {
+	case cur == nil && !mayCreate:
+		return "", errNotCreatedOnUpdate(name)
 	case cur == nil:
 		cur, err = p.createELB(ctx, name, spec, backends)
 	case cur.State != nifcloud.ELBStateAvailable:

@@ -33,7 +33,7 @@ func (p *Provider) describeL4(ctx context.Context, name string) ([]nifcloud.Load
 }
 
 // ensureL4 creates or reconciles an L4 load balancer and returns its VIP.
-func (p *Provider) ensureL4(ctx context.Context, svc *v1.Service, name string, spec *lbSpec, backends []*nifcloud.Instance) (string, error) {
+func (p *Provider) ensureL4(ctx context.Context, svc *v1.Service, name string, spec *lbSpec, backends []*nifcloud.Instance, mayCreate bool) (string, error) {
 	log := klog.FromContext(ctx)
 	cur, err := p.describeL4(ctx, name)
 	if err != nil {
@@ -41,6 +41,9 @@ func (p *Provider) ensureL4(ctx context.Context, svc *v1.Service, name string, s
 	}
 	changed := false
 	if len(cur) == 0 {
+		if !mayCreate {
+			return "", errNotCreatedOnUpdate(name)
+		}
 		if err := p.createL4(ctx, name, spec); err != nil {
 			return "", err
 		}

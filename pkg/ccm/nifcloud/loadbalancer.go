@@ -71,6 +71,12 @@ func (p *Provider) GetLoadBalancer(ctx context.Context, _ string, svc *v1.Servic
 // settings are reported as a Warning event on the Service and as an
 // error, before any cloud call.
 func (p *Provider) EnsureLoadBalancer(ctx context.Context, _ string, svc *v1.Service, nodes []*v1.Node) (*v1.LoadBalancerStatus, error) {
+	return p.ensure(ctx, svc, nodes, true)
+}
+
+// ensure reconciles the load balancer; only with mayCreate does it create
+// one that is missing.
+func (p *Provider) ensure(ctx context.Context, svc *v1.Service, nodes []*v1.Node, mayCreate bool) (*v1.LoadBalancerStatus, error) {
 	name, err := requireName(svc)
 	if err != nil {
 		return nil, err
@@ -88,9 +94,9 @@ func (p *Provider) EnsureLoadBalancer(ctx context.Context, _ string, svc *v1.Ser
 	var vip string
 	switch spec.Type {
 	case LBTypeElastic:
-		vip, err = p.ensureELB(ctx, svc, name, spec, backends)
+		vip, err = p.ensureELB(ctx, svc, name, spec, backends, mayCreate)
 	default:
-		vip, err = p.ensureL4(ctx, svc, name, spec, backends)
+		vip, err = p.ensureL4(ctx, svc, name, spec, backends, mayCreate)
 	}
 	if err != nil {
 		return nil, err
@@ -109,11 +115,18 @@ func (p *Provider) EnsureLoadBalancer(ctx context.Context, _ string, svc *v1.Ser
 }
 
 // UpdateLoadBalancer reconciles the Service's load balancer with a new
-// node set. It runs the full reconcile: diffs make it cheap when only
-// the backends changed.
-func (p *Provider) UpdateLoadBalancer(ctx context.Context, clusterName string, svc *v1.Service, nodes []*v1.Node) error {
-	_, err := p.EnsureLoadBalancer(ctx, clusterName, svc, nodes)
+// node set. It runs the full reconcile (diffs make it cheap when only the
+// backends changed) but never creates: the service controller's node sync
+// runs beside the Service's own sync, and creating here would bring back a
+// load balancer that a concurrent EnsureLoadBalancerDeleted just removed.
+func (p *Provider) UpdateLoadBalancer(ctx context.Context, _ string, svc *v1.Service, nodes []*v1.Node) error {
+	_, err := p.ensure(ctx, svc, nodes, false)
 	return err
+}
+
+// errNotCreatedOnUpdate reports a load balancer an update found missing.
+func errNotCreatedOnUpdate(name string) error {
+	return fmt.Errorf("load balancer %q does not exist; a node update does not create it, the Service's own sync does", name)
 }
 
 // EnsureLoadBalancerDeleted deletes the Service's load balancer of either
