@@ -15,18 +15,24 @@ bindir=${KUMO_BIN_DIR:-$root/tests/e2e/.bin}
 mkdir -p "$bindir"
 
 # build <wrapper module dir> <version> <cmd package>... builds each command
-# unless its stamp for this version exists.
+# unless its stamp for this version exists. With VERSION_VAR set (the
+# kubernetes-csi sidecars' main.version) the version is linked in, so the
+# sidecars log and report it instead of "unknown".
 build() {
   local mod=$1 version=$2
   shift 2
   for pkg in "$@"; do
-    local name stamp
+    local name stamp ldflags="-s -w"
     name=$(basename "$pkg")
     stamp="$bindir/.$name-$version"
+    if [[ -n ${VERSION_VAR:-} ]]; then
+      ldflags+=" -X $VERSION_VAR=$version"
+      stamp+="-stamped"
+    fi
     [[ -f "$stamp" && -x "$bindir/$name" ]] && continue
     echo "build-kube: building $name $version" >&2
     local start=$SECONDS
-    (cd "$mod" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$bindir/$name" "$pkg")
+    (cd "$mod" && CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$bindir/$name" "$pkg")
     echo "build-kube: built $name in $((SECONDS - start))s" >&2
     touch "$stamp"
   done
@@ -47,20 +53,20 @@ build "$containerd" "$(version_of "$containerd" github.com/containerd/containerd
   github.com/containerd/containerd/v2/cmd/ctr
 
 attacher=$root/tests/e2e/tools/attacher
-build "$attacher" "$(version_of "$attacher" github.com/kubernetes-csi/external-attacher/v4)" \
+VERSION_VAR=main.version build "$attacher" "$(version_of "$attacher" github.com/kubernetes-csi/external-attacher/v4)" \
   github.com/kubernetes-csi/external-attacher/v4/cmd/csi-attacher
 
 provisioner=$root/tests/e2e/tools/provisioner
-build "$provisioner" "$(version_of "$provisioner" github.com/kubernetes-csi/external-provisioner/v6)" \
+VERSION_VAR=main.version build "$provisioner" "$(version_of "$provisioner" github.com/kubernetes-csi/external-provisioner/v6)" \
   github.com/kubernetes-csi/external-provisioner/v6/cmd/csi-provisioner
 
 resizer=$root/tests/e2e/tools/resizer
-build "$resizer" "$(version_of "$resizer" github.com/kubernetes-csi/external-resizer)" \
+VERSION_VAR=main.version build "$resizer" "$(version_of "$resizer" github.com/kubernetes-csi/external-resizer)" \
   github.com/kubernetes-csi/external-resizer/cmd/csi-resizer
 
 snapshotter=$root/tests/e2e/tools/snapshotter
 snapshotter_version=$(version_of "$snapshotter" github.com/kubernetes-csi/external-snapshotter/v8)
-build "$snapshotter" "$snapshotter_version" \
+VERSION_VAR=main.version build "$snapshotter" "$snapshotter_version" \
   github.com/kubernetes-csi/external-snapshotter/v8/cmd/csi-snapshotter \
   github.com/kubernetes-csi/external-snapshotter/v8/cmd/snapshot-controller
 

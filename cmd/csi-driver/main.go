@@ -40,6 +40,8 @@ type flags struct {
 	configDriveDir string
 	kubeconfig     string
 	kubeletRootDir string
+	withTopology   bool
+	nodeName       string
 }
 
 func main() {
@@ -70,7 +72,9 @@ func run(args []string) error {
 	fs.StringVar(&f.metadataURL, "metadata-url", "", "OpenStack metadata service base URL override")
 	fs.StringVar(&f.configDriveDir, "config-drive-dir", "", "OpenStack config drive directory (already mounted)")
 	fs.StringVar(&f.kubeletRootDir, "kubelet-root-dir", driver.DefaultKubeletRootDir, "the kubelet's --root-dir: node paths outside it are refused")
-	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig for reading the node's zone label (default: in-cluster)")
+	fs.BoolVar(&f.withTopology, "with-topology", true, "report zones as CSI topology (false: volumes and nodes carry no topology, as cinder-csi's --with-topology=false)")
+	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig for reading the node's zone label and removing its startup taint (default: in-cluster)")
+	fs.StringVar(&f.nodeName, "node-name", "", "this node's Kubernetes name, whose <driver>/agent-not-ready taint is removed once the driver is registered (default: NODE_NAME)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -97,6 +101,7 @@ func run(args []string) error {
 		Endpoint:          f.endpoint,
 		MaxVolumesPerNode: f.maxVolumes,
 		KubeletRootDir:    f.kubeletRootDir,
+		WithoutTopology:   !f.withTopology,
 		Registerer:        reg,
 	}
 	var err error
@@ -114,6 +119,11 @@ func run(args []string) error {
 	d, err := driver.New(opts)
 	if err != nil {
 		return err
+	}
+	if opts.Mode != driver.ModeController {
+		if err := startStartupTaintRemover(ctx, f, d.Name()); err != nil {
+			return err
+		}
 	}
 	if f.httpEndpoint != "" {
 		srv, addr, err := serveHTTP(ctx, httpOptions{addr: f.httpEndpoint, certFile: f.httpTLSCert, keyFile: f.httpTLSKey}, reg)

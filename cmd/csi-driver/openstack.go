@@ -41,6 +41,16 @@ func setupOpenStack(ctx context.Context, f flags, rec *cloudmetrics.Recorder, op
 		logger.Info("WARNING: cloud config", "file", f.cloudConfig, "warning", w)
 	}
 	opts.Profile = profile.Cinder{}
+	// One Cinder zone beside several Nova zones is common: then the
+	// "availability" parameter is a Cinder zone, and volumes are
+	// accessible from the Pod's Nova zone (cinder-csi's ignore-volume-az).
+	opts.IgnoreDiskZone = cfg.BlockStorage.IgnoreVolumeAZ
+	opts.ZoneMismatchHint = "; if Cinder's availability zones are not Nova's, set [BlockStorage] ignore-volume-az = true in cloud.conf"
+	opts.CheckSecrets = cloudSecretCheck(cfg)
+	for _, name := range cfg.CloudNames() {
+		logger.Info("WARNING: cloud config section is not served by the CSI driver; requests whose secret selects it are refused",
+			"file", f.cloudConfig, "section", fmt.Sprintf("[Global %q]", name))
+	}
 
 	if controller {
 		// Nova and Cinder only: the driver never calls Neutron or Octavia, so
@@ -127,4 +137,22 @@ func (m metadataIdentity) Zone(ctx context.Context) (string, error) {
 		return m.zone, nil
 	}
 	return m.md.Zone(ctx)
+}
+
+// cloudSecretCheck vets the CSI secrets' "cloud" key, which selects a
+// [Global "name"] section in cinder-csi's multi-cloud mode. One kumo
+// driver serves the [Global] cloud only, so a secret naming another one is
+// refused (instead of silently using the wrong project); an empty or
+// absent key means [Global]. Other keys are ignored, as by cinder-csi.
+func cloudSecretCheck(cfg *config.Config) func(map[string]string) error {
+	return func(secrets map[string]string) error {
+		name := secrets["cloud"]
+		if name == "" {
+			return nil
+		}
+		if _, ok := cfg.Cloud(name); ok {
+			return fmt.Errorf(`key "cloud" selects [Global %q], but kumo's CSI driver serves only the [Global] section of its cloud.conf; run one driver, with its own driver name, per cloud`, name)
+		}
+		return fmt.Errorf(`key "cloud" names %q, which is no [Global "name"] section of cloud.conf (kumo's CSI driver serves only [Global]; leave the key empty)`, name)
+	}
 }

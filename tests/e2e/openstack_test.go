@@ -37,10 +37,12 @@ type openstackState struct {
 		PortID            string `json:"port_id"`
 	} `json:"floating_ips"`
 	Snapshots map[string]struct {
-		ID string `json:"id"`
+		ID       string            `json:"id"`
+		Metadata map[string]string `json:"metadata"`
 	} `json:"snapshots"`
 	Volumes map[string]struct {
 		Status      string `json:"status"`
+		AZ          string `json:"availability_zone"`
 		Attachments []struct {
 			ServerID string `json:"server_id"`
 		} `json:"attachments"`

@@ -55,6 +55,21 @@ func snapshotRestoreScenario(t *testing.T, c *podCluster, sc podStorageCase) {
 		ready, _, _ := unstructured.NestedBool(s.Object, "status", "readyToUse")
 		return ready, fmt.Errorf("status %v", s.Object["status"])
 	})
+	// csi-snapshotter's --extra-create-metadata reaches Cinder.
+	st, err := (&openstackEnv{env: c.env}).state(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tagged := 0
+	for _, s := range st.Snapshots {
+		if s.Metadata["csi.storage.k8s.io/volumesnapshot/name"] == "data-snap" && s.Metadata["csi.storage.k8s.io/volumesnapshot/namespace"] == "default" &&
+			s.Metadata["csi.storage.k8s.io/volumesnapshotcontent/name"] != "" {
+			tagged++
+		}
+	}
+	if tagged != 1 {
+		t.Errorf("%d of %d Cinder snapshots carry the VolumeSnapshot's names: %+v", tagged, len(st.Snapshots), st.Snapshots)
+	}
 	k := c.cp.Client
 	if _, err := k.CoreV1().PersistentVolumeClaims("default").Create(ctx, &v1.PersistentVolumeClaim{
 		ObjectMeta: metav1.ObjectMeta{Name: "restored", Namespace: "default"},

@@ -162,6 +162,8 @@ type podCloud struct {
 	disks     func(e *env, ctx context.Context) (int, error)
 	// otherZone hosts a third node: claims of zone stay out of it.
 	otherZone string
+	// nodeZones, when set, is the zone of each node.
+	nodeZones []string
 	// lbCleanedUp reports whether no load balancer is left in the cloud.
 	lbCleanedUp func(e *env, ctx context.Context) (bool, error)
 }
@@ -233,8 +235,12 @@ func startPodCluster(t *testing.T, pc podCloud, names []string) *podCluster {
 	return c
 }
 
-// zoneOf puts the last of n nodes into the other zone.
+// zoneOf puts the last of n nodes into the other zone, unless the cloud
+// lists each node's zone.
 func (pc podCloud) zoneOf(i, n int) string {
+	if i < len(pc.nodeZones) {
+		return pc.nodeZones[i]
+	}
 	if i == n-1 && n > 2 {
 		return pc.otherZone
 	}

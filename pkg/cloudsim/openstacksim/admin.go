@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"slices"
 	"sort"
 
 	"github.com/kumo-project/kumo/pkg/cloudsim/simcore"
@@ -17,6 +18,8 @@ type Seed struct {
 	Servers     []Server     `json:"servers"`
 	Networks    []Network    `json:"networks"`
 	VolumeTypes []VolumeType `json:"volume_types"`
+	// CinderZones, when set, are Cinder's only availability zones.
+	CinderZones []string `json:"cinder_zones,omitempty"`
 }
 
 // AddServer creates a server (ID generated when empty) and a Neutron port
@@ -294,6 +297,9 @@ func (s *Sim) applySeed(seed Seed) error {
 				return
 			}
 		}
+		if len(seed.CinderZones) > 0 {
+			s.state.CinderZones = slices.Clone(seed.CinderZones)
+		}
 		for _, sv := range seed.Servers {
 			if s.state.Servers[sv.ID] != nil || (sv.ID == "" && s.serverByNameLocked(sv.Name) != nil) {
 				continue
@@ -407,6 +413,17 @@ func (s *Sim) adminRoutes(mux *http.ServeMux) {
 		}
 		sort.Strings(body.Servers)
 		s.SetLocalServers(body.Servers...)
+		simcore.WriteJSON(w, http.StatusOK, body)
+	})
+	mux.HandleFunc("PUT "+p+"cinder-zones", func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Zones []string `json:"zones"`
+		}
+		if err := decode(r, &body); err != nil {
+			bad(w, err)
+			return
+		}
+		s.SetCinderZones(body.Zones...)
 		simcore.WriteJSON(w, http.StatusOK, body)
 	})
 	mux.HandleFunc("PUT "+p+"metadata-server", func(w http.ResponseWriter, r *http.Request) {

@@ -23,6 +23,7 @@ func (s *Sim) cinderRoutes(mux *http.ServeMux) {
 	s.handle(mux, "PUT "+p+"/volumes/{id}", svcCinder, "cinder.volume_update", true, s.volumeUpdate)
 	s.handle(mux, "DELETE "+p+"/volumes/{id}", svcCinder, "cinder.volume_delete", true, s.volumeDelete)
 	s.handle(mux, "POST "+p+"/volumes/{id}/action", svcCinder, "", true, s.volumeAction)
+	s.handle(mux, "GET "+p+"/os-availability-zone", svcCinder, "cinder.availability_zone_list", true, s.cinderZoneList)
 }
 
 func cinderVersionDoc(r *http.Request) M {
@@ -181,7 +182,7 @@ func (s *Sim) volumeCreate(w http.ResponseWriter, r *http.Request, tok *Token) {
 		case az == "" && srcAZ != "":
 			az = srcAZ
 		case az == "":
-			az = defaultAZ
+			az = s.defaultAZLocked()
 		case srcAZ != "" && az != srcAZ:
 			code, msg = 400, "Invalid input received: Volume must be in the same availability zone as the "+what
 			return
@@ -214,10 +215,6 @@ func (s *Sim) volumeCreate(w http.ResponseWriter, r *http.Request, tok *Token) {
 	simcore.WriteJSON(w, http.StatusAccepted, M{"volume": out})
 }
 
-// defaultAZ is Cinder's default storage_availability_zone, the zone of
-// volumes created without one (and without a source).
-const defaultAZ = "nova"
-
 // sourceAZLocked returns the availability zone of a create's source, as
 // Cinder's _extract_availability_zones sees it: for a snapshot the zone of
 // the snapshot's volume, for a clone the source volume's zone ("" when
@@ -237,19 +234,6 @@ func (s *Sim) sourceAZLocked(snapshotID, sourceVolID string) (az, what string) {
 		}
 	}
 	return "", ""
-}
-
-// knownAZLocked accepts "nova" and every availability zone of a server.
-func (s *Sim) knownAZLocked(az string) bool {
-	if az == defaultAZ {
-		return true
-	}
-	for _, sv := range s.state.Servers {
-		if sv.AZ == az {
-			return true
-		}
-	}
-	return false
 }
 
 func (s *Sim) volumeList(detail bool) handlerFunc {
@@ -371,6 +355,10 @@ func (s *Sim) volumeAction(w http.ResponseWriter, r *http.Request, _ *Token) {
 	var req map[string]json.RawMessage
 	if err := decode(r, &req); err != nil {
 		s.fail(w, svcCinder, http.StatusBadRequest, err.Error())
+		return
+	}
+	if raw, ok := req["os-retype"]; ok && len(req) == 1 {
+		s.volumeRetype(w, r, raw)
 		return
 	}
 	raw, ok := req["os-extend"]

@@ -66,7 +66,7 @@ func (s *Sim) initIdentity() error {
 		}
 		s.appCreds = append(s.appCreds, ac)
 	}
-	return nil
+	return s.initRoleAssignments()
 }
 
 func (s *Sim) userByID(id string) *User {
@@ -146,6 +146,7 @@ func (s *Sim) keystoneRoutes(mux *http.ServeMux) {
 	s.handle(mux, "POST /identity/v3/auth/tokens", svcKeystone, "keystone.token_create", false, s.tokenCreate)
 	s.handle(mux, "GET /identity/v3/auth/tokens", svcKeystone, "keystone.token_validate", true, s.tokenValidate)
 	s.handle(mux, "HEAD /identity/v3/auth/tokens", svcKeystone, "keystone.token_validate", true, s.tokenValidate)
+	s.handle(mux, "DELETE /identity/v3/auth/tokens", svcKeystone, "keystone.token_revoke", true, s.tokenRevoke)
 }
 
 func keystoneV3Doc(r *http.Request) M {
@@ -234,13 +235,25 @@ func (s *Sim) tokenCreate(w http.ResponseWriter, r *http.Request, _ *Token) {
 			return
 		}
 		if p := sc.Project; p != nil {
-			ok := (p.ID != "" && p.ID == user.ProjectID) ||
-				(p.ID == "" && p.Name == user.ProjectName && p.Domain.matches(user))
-			if !ok || (appCredID != "" && user.ProjectID != projectID) {
+			// a project by name is looked up in the domain given, else the user's
+			domainID := user.DomainID
+			if p.Domain != nil && p.Domain.ID != "" {
+				domainID = p.Domain.ID
+			} else if p.Domain != nil {
+				domainID = s.domainIDByName(p.Domain.Name)
+			}
+			proj, ok := s.findProject(p.ID, p.Name, domainID)
+			if !ok || (appCredID != "" && proj.ID != projectID) {
 				unauthorized()
 				return
 			}
+			projectID = proj.ID
 		}
+	}
+	if projectID != "" && len(s.rolesOn(user, projectID)) == 0 {
+		// Keystone: "User ... has no access to project ..."
+		unauthorized()
+		return
 	}
 	now := s.now()
 	if expires.IsZero() {
@@ -257,21 +270,8 @@ func (s *Sim) tokenCreate(w http.ResponseWriter, r *http.Request, _ *Token) {
 		s.state.Tokens[tok.ID] = tok
 	})
 	w.Header().Set("X-Subject-Token", tok.ID)
-	simcore.WriteJSON(w, http.StatusCreated, s.tokenBody(r, tok, user))
-}
-
-func (s *Sim) tokenValidate(w http.ResponseWriter, r *http.Request, auth *Token) {
-	sub := s.lookupToken(r.Header.Get("X-Subject-Token"))
-	if sub == nil {
-		s.fail(w, svcKeystone, http.StatusNotFound, "Could not find token.")
-		return
-	}
-	w.Header().Set("X-Subject-Token", sub.ID)
-	if r.Method == http.MethodHead {
-		w.WriteHeader(http.StatusOK)
-		return
-	}
-	simcore.WriteJSON(w, http.StatusOK, s.tokenBody(r, sub, s.userByID(sub.UserID)))
+	_, noCatalog := r.URL.Query()["nocatalog"]
+	simcore.WriteJSON(w, http.StatusCreated, s.tokenBody(r, tok, user, !noCatalog))
 }
 
 func (s *Sim) lookupToken(id string) *Token {
@@ -298,27 +298,6 @@ func (s *Sim) findAppCred(id, name string, u *userRef) *AppCredential {
 		}
 	}
 	return nil
-}
-
-func (s *Sim) tokenBody(r *http.Request, t *Token, u *User) M {
-	domain := M{"id": u.DomainID, "name": u.DomainName}
-	body := M{
-		"methods":    t.Methods,
-		"expires_at": t.ExpiresAt.Format("2006-01-02T15:04:05.000000Z"),
-		"issued_at":  t.IssuedAt.Format("2006-01-02T15:04:05.000000Z"),
-		"user":       M{"id": u.ID, "name": u.Name, "domain": domain, "password_expires_at": nil},
-		"roles":      []M{{"id": stableID("role", "admin"), "name": "admin"}, {"id": stableID("role", "member"), "name": "member"}},
-		"audit_ids":  []string{t.ID[len(t.ID)-22:]},
-		"is_domain":  false,
-	}
-	if t.ProjectID != "" {
-		body["project"] = M{"id": t.ProjectID, "name": u.ProjectName, "domain": domain}
-		body["catalog"] = s.catalog(r, t.ProjectID)
-	}
-	if t.AppCredID != "" {
-		body["application_credential"] = M{"id": t.AppCredID, "restricted": true}
-	}
-	return M{"token": body}
 }
 
 // catalog points every service at the host the client used.

@@ -31,6 +31,8 @@ type User struct {
 	DomainName  string `json:"domain_name"`
 	ProjectID   string `json:"project_id"`
 	ProjectName string `json:"project_name"`
+	// Roles on the default project; nil means admin and member.
+	Roles []string `json:"roles,omitempty"`
 }
 
 // AppCredential is a Keystone application credential of a user.
@@ -60,6 +62,8 @@ type Options struct {
 	// backup answers 503 "Service cinder-backup could not be found."
 	NoBackupService bool
 	Now             func() time.Time
+	// RoleAssignments give users roles on further projects (keystone_roles.go).
+	RoleAssignments []RoleAssignment
 }
 
 // Sim is one simulated OpenStack cloud.
@@ -150,6 +154,7 @@ func (s *Sim) routes() http.Handler {
 	s.cinderSnapshotRoutes(mux)
 	s.cinderBackupRoutes(mux)
 	s.cinderTypeRoutes(mux)
+	s.cinderLimitRoutes(mux)
 	s.octaviaRoutes(mux)
 	s.barbicanRoutes(mux)
 	s.octaviaChildRoutes(mux)

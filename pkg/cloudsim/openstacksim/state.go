@@ -28,6 +28,7 @@ type State struct {
 	HealthMonitors     map[string]*HealthMonitor     `json:"health_monitors"`
 	TLSContainers      map[string]*TLSContainer      `json:"tls_containers"`
 	Tokens             map[string]*Token             `json:"tokens"`
+	CinderZones        []string                      `json:"cinder_zones,omitempty"`
 	LocalServers       []string                      `json:"local_servers"`
 	MetadataServer     string                        `json:"metadata_server"`
 }
@@ -116,6 +117,11 @@ func (s *Sim) settleLocked() bool {
 		case "deleting":
 			s.localDeleteLocked(v)
 			delete(s.state.Volumes, id)
+		case "retyping":
+			v.Status = p.To
+			if p.VolumeType != "" {
+				v.VolumeType = p.VolumeType
+			}
 		default:
 			v.Status = p.To
 		}

@@ -7,6 +7,8 @@ type Transition struct {
 	To   string    `json:"to"`
 	At   time.Time `json:"at"`
 	Size int       `json:"size,omitempty"` // new size of an extend
+	// VolumeType is the type a retype ends with ("" = the retype fails).
+	VolumeType string `json:"volume_type,omitempty"`
 }
 
 // Flavor is a Nova flavor.

@@ -20,6 +20,11 @@ var (
 	// ErrQuota: a cloud quota or a per-node attachment limit is exhausted
 	// (codes.ResourceExhausted).
 	ErrQuota = errors.New("quota exceeded")
+	// ErrZoneExhausted: the zone the requested topology chose cannot hold
+	// the disk (codes.ResourceExhausted, the CSI code for "unable to
+	// provision in accessible_topology", on which the external-provisioner
+	// reschedules a WaitForFirstConsumer claim to another node).
+	ErrZoneExhausted = errors.New("cannot be provisioned in the requested topology")
 	// ErrInvalidArgument: the request is invalid for this cloud, for
 	// example an unknown parameter or an invalid list token
 	// (codes.InvalidArgument; codes.Aborted for list tokens).

@@ -28,6 +28,12 @@ type Parameters struct {
 	// Values are the validated parameters under their canonical keys
 	// (e.g. "type", "accountingtype"), ready for the backend.
 	Values map[string]string
+	// Metadata are the sidecars' csi.storage.k8s.io/* parameters of a
+	// snapshot (--extra-create-metadata: VolumeSnapshot name and
+	// namespace, VolumeSnapshotContent name), to tag the snapshot with
+	// where the cloud allows it. Volumes get theirs in
+	// CreateRequest.Metadata.
+	Metadata map[string]string
 }
 
 // Get returns a parameter value ("" if unset).

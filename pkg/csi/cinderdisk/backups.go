@@ -137,7 +137,7 @@ func (b *Backend) backupSnapshot(ctx context.Context, name, volumeID string, par
 	if !create {
 		return nil, nil
 	}
-	md := b.snapshotMetadata()
+	md := b.snapshotMetadata(params)
 	md[MetadataBackupSnapshot] = "true"
 	return b.createCinderSnapshot(ctx, name, volumeID, params, md)
 }
@@ -147,7 +147,7 @@ func (b *Backend) startBackup(ctx context.Context, name, volumeID string, snap *
 	az := params.Get(profile.CinderParamAvailability)
 	bk, err := backups.Create(ctx, b.blockBackup, backups.CreateOpts{
 		VolumeID: volumeID, SnapshotID: snap.ID, Name: name, Description: Description,
-		Metadata: b.snapshotMetadata(), AvailabilityZone: az,
+		Metadata: b.snapshotMetadata(params), AvailabilityZone: az,
 	}).Extract()
 	if err == nil {
 		return bk, nil

@@ -8,8 +8,10 @@
 // waits for volume states share one watcher that lists the volumes once
 // per tick for all of them (watcher.go).
 //
-// The backend has no Capacity: Cinder has no per-zone free-space API
-// usable by a project (only scheduler stats, admin-only).
+// Capacity is the project's gigabytes quota from Cinder's limits API
+// (capacity.go): Cinder has no per-zone free-space API usable by a project
+// (only scheduler stats, admin-only). ModifyDisk retypes volumes
+// (retype.go).
 package cinderdisk
 
 import (
@@ -74,9 +76,13 @@ type Options struct {
 	// VolumeTypeTTL is how long the project's volume types, listed to
 	// check the "type" parameter, are cached (default DefaultVolumeTypeTTL).
 	VolumeTypeTTL time.Duration
+	// CapacityTTL is how long the project's limits, which GetCapacity
+	// reports, are cached (default DefaultCapacityTTL).
+	CapacityTTL time.Duration
 }
 
-// Backend implements backend.Disks and backend.Snapshots on Cinder + Nova.
+// Backend implements backend.Disks, Snapshots, Capacity and Modifier on
+// Cinder + Nova.
 // It is safe for concurrent use: gophercloud service clients are, and its
 // only state, the volume watcher and the volume type cache, is guarded by
 // mutexes.
@@ -93,6 +99,8 @@ type Backend struct {
 	watcher *volumeWatcher
 	// types checks the "type" parameter before a create.
 	types *volumeTypes
+	// limits caches the quota GetCapacity reports.
+	limits *limitsCache
 	// attachLocks guards the attach-limit check per server.
 	attachLocks nodeLocks
 }
@@ -132,6 +140,9 @@ func NewFromServiceClients(compute, block *gophercloud.ServiceClient, opts Optio
 	if opts.VolumeTypeTTL <= 0 {
 		opts.VolumeTypeTTL = DefaultVolumeTypeTTL
 	}
+	if opts.CapacityTTL <= 0 {
+		opts.CapacityTTL = DefaultCapacityTTL
+	}
 	return &Backend{
 		compute:      compute,
 		block:        block,
@@ -141,5 +152,6 @@ func NewFromServiceClients(compute, block *gophercloud.ServiceClient, opts Optio
 		opts:         opts,
 		watcher:      newVolumeWatcher(block, opts.WatchInterval),
 		types:        newVolumeTypes(block, opts.VolumeTypeTTL),
+		limits:       newLimitsCache(block, opts.CapacityTTL),
 	}, nil
 }

@@ -1,6 +1,7 @@
 package cinderdisk
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net/http"
@@ -45,6 +46,20 @@ func apiError(err error, format string, args ...any) error {
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	return fmt.Errorf("%s: %w: %w", what, sentinel, err)
+}
+
+// answerSays reports an error answer with the HTTP status whose body
+// contains msg: how Cinder's refusals of one status are told apart.
+func answerSays(err error, status int, msg string) bool {
+	if httpStatus(err) != status {
+		return false
+	}
+	var ue gophercloud.ErrUnexpectedResponseCode
+	if errors.As(err, &ue) {
+		return bytes.Contains(ue.Body, []byte(msg))
+	}
+	var uep *gophercloud.ErrUnexpectedResponseCode
+	return errors.As(err, &uep) && uep != nil && bytes.Contains(uep.Body, []byte(msg))
 }
 
 // isNotFound reports a 404 answer.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"strconv"
 
@@ -32,16 +33,21 @@ func (b *Backend) CreateSnapshot(ctx context.Context, name, sourceVolumeID strin
 		return nil, fmt.Errorf("snapshot parameter %q: unknown type %q (want %q or %q): %w",
 			profile.CinderSnapshotParamType, t, profile.CinderSnapshotTypeSnapshot, profile.CinderSnapshotTypeBackup, backend.ErrInvalidArgument)
 	}
-	s, err := b.createCinderSnapshot(ctx, name, sourceVolumeID, params, b.snapshotMetadata())
+	s, err := b.createCinderSnapshot(ctx, name, sourceVolumeID, params, b.snapshotMetadata(params))
 	if err != nil {
 		return nil, err
 	}
 	return snapshotOf(s), nil
 }
 
-// snapshotMetadata is the metadata of created snapshots and backups.
-func (b *Backend) snapshotMetadata() map[string]string {
-	md := map[string]string{}
+// snapshotMetadata is the metadata of created snapshots and backups: the
+// sidecar's (VolumeSnapshot name/namespace, content name) and the cluster
+// ID, as cinder-csi records them.
+func (b *Backend) snapshotMetadata(params backend.Parameters) map[string]string {
+	md := maps.Clone(params.Metadata)
+	if md == nil {
+		md = map[string]string{}
+	}
 	if b.opts.ClusterID != "" {
 		md[MetadataCluster] = b.opts.ClusterID
 	}

@@ -26,12 +26,16 @@ func TestSnapshotsAndClones(t *testing.T) {
 	ctx := context.Background()
 	src := ok(e.b.CreateDisk(ctx, backend.CreateRequest{Name: "src", SizeBytes: 1 << 30})).must(t)
 
-	snap := ok(e.b.CreateSnapshot(ctx, "snap-1", src.ID, snapParams(t, nil))).must(t)
+	params := snapParams(t, nil)
+	params.Metadata = map[string]string{"csi.storage.k8s.io/volumesnapshot/name": "data-snap", "csi.storage.k8s.io/volumesnapshot/namespace": "default"}
+	snap := ok(e.b.CreateSnapshot(ctx, "snap-1", src.ID, params)).must(t)
 	if !snap.ReadyToUse || snap.SourceVolumeID != src.ID || snap.SizeBytes != 1<<30 || snap.CreatedAt.IsZero() {
 		t.Fatalf("snapshot %+v", snap)
 	}
-	if md := e.sim.Snapshot().Snapshots[snap.ID].Metadata; md[MetadataCluster] != "kumo-test" {
-		t.Errorf("snapshot metadata %v lacks the cluster", md)
+	// The cluster ID and the sidecar's --extra-create-metadata are kept.
+	md := e.sim.Snapshot().Snapshots[snap.ID].Metadata
+	if md[MetadataCluster] != "kumo-test" || md["csi.storage.k8s.io/volumesnapshot/name"] != "data-snap" || md["csi.storage.k8s.io/volumesnapshot/namespace"] != "default" {
+		t.Errorf("snapshot metadata %v lacks the cluster or the VolumeSnapshot's name", md)
 	}
 	if got := ok(e.b.FindSnapshotByName(ctx, "snap-1")).must(t); got.ID != snap.ID {
 		t.Errorf("FindSnapshotByName = %s", got.ID)

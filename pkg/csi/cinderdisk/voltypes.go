@@ -1,9 +1,7 @@
 package cinderdisk
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -158,13 +156,5 @@ func (c *volumeTypes) unknownError(nameOrID string, cause error) error {
 // "Volume type X could not be found."), as opposed to one for a missing
 // source snapshot or volume.
 func isVolumeTypeNotFound(err error) bool {
-	if httpStatus(err) != http.StatusNotFound {
-		return false
-	}
-	var ue gophercloud.ErrUnexpectedResponseCode
-	if errors.As(err, &ue) {
-		return bytes.Contains(ue.Body, []byte("Volume type "))
-	}
-	var uep *gophercloud.ErrUnexpectedResponseCode
-	return errors.As(err, &uep) && uep != nil && bytes.Contains(uep.Body, []byte("Volume type "))
+	return answerSays(err, http.StatusNotFound, "Volume type ")
 }

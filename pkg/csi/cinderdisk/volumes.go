@@ -50,14 +50,18 @@ func (b *Backend) CreateDisk(ctx context.Context, req backend.CreateRequest) (*b
 }
 
 // createError maps a failed create: a 404 for the volume type names the
-// "type" parameter, a 400 for a snapshot source is explained by the
-// snapshot's state, a 400 for a clone or restore into another zone than
-// its source's is InvalidArgument.
+// "type" parameter, a 400 for a zone Cinder lacks says where the zone came
+// from and which zones Cinder has, a 400 for a snapshot source is
+// explained by the snapshot's state, a 400 for a clone or restore into
+// another zone than its source's is InvalidArgument.
 func (b *Backend) createError(ctx context.Context, err error, req backend.CreateRequest) error {
 	if t := req.Parameters.Get(profile.CinderParamType); t != "" && isVolumeTypeNotFound(err) {
 		// Deleted since the check, or the check could not list the types.
 		b.types.invalidate()
 		return b.types.unknownError(t, err)
+	}
+	if zone := b.createOpts(req).AvailabilityZone; zone != "" && isUnknownZone(err) {
+		return b.unknownZoneError(ctx, err, req, zone)
 	}
 	if isSameAZRefusal(err) {
 		return fmt.Errorf("creating volume %q in availability zone %q from snapshot %q / volume %q, which is in another zone: %w: %w",

@@ -110,8 +110,12 @@ func TestAttachErrors(t *testing.T) {
 	if ok := ok(e.b.NodeExists(ctx, "no-such-server")).must(t); ok {
 		t.Error("NodeExists(missing) = true")
 	}
-	// Invalid zone: Cinder's 400 names it; the error is InvalidArgument.
+	// A zone Cinder lacks: from the topology it cannot hold the volume
+	// (ResourceExhausted, rescheduled), from the parameter it is
+	// InvalidArgument.
 	_, err = e.b.CreateDisk(ctx, backend.CreateRequest{Name: "b", SizeBytes: 1, Zone: "mars"})
+	wantErr(t, err, backend.ErrZoneExhausted)
+	_, err = e.b.CreateDisk(ctx, backend.CreateRequest{Name: "b", SizeBytes: 1, Zone: "mars", Parameters: backend.Parameters{Zone: "mars", ZoneKey: "availability"}})
 	wantErr(t, err, backend.ErrInvalidArgument)
 	noErr(t, e.b.DeleteDisk(ctx, d.ID))
 	e.noLeaks(t)

@@ -58,6 +58,9 @@ func (d *Driver) controllerCapabilities() []csi.ControllerServiceCapability_RPC_
 	if d.capacity != nil {
 		caps = append(caps, csi.ControllerServiceCapability_RPC_GET_CAPACITY)
 	}
+	if _, _, ok := d.modifier(); ok {
+		caps = append(caps, csi.ControllerServiceCapability_RPC_MODIFY_VOLUME)
+	}
 	return caps
 }
 
@@ -70,11 +73,11 @@ func (s *controllerServer) CreateVolume(ctx context.Context, req *csi.CreateVolu
 	if err := d.validateCapabilities(req.GetVolumeCapabilities()); err != nil {
 		return nil, err
 	}
-	if req.GetMutableParameters() != nil {
-		return nil, invalidArg("mutable_parameters are not supported (no ControllerModifyVolume)")
-	}
 	params, metadata, err := d.parseParameters(req.GetParameters())
 	if err != nil {
+		return nil, err
+	}
+	if params, err = d.withMutableParameters(params, req.GetMutableParameters()); err != nil {
 		return nil, err
 	}
 	size, err := d.roundSize(req.GetCapacityRange())
@@ -116,7 +119,7 @@ func (s *controllerServer) CreateVolume(ctx context.Context, req *csi.CreateVolu
 			}
 		}
 		logger.V(2).Info("Volume already exists", "volumeID", existing.ID, "sizeBytes", existing.SizeBytes)
-		return &csi.CreateVolumeResponse{Volume: d.volumeOf(existing, req.GetVolumeContentSource())}, nil
+		return &csi.CreateVolumeResponse{Volume: d.createdVolume(existing, req)}, nil
 	case !errors.Is(err, backend.ErrNotFound):
 		return nil, StatusFromError(err, "looking up volume by name")
 	}
@@ -134,7 +137,7 @@ func (s *controllerServer) CreateVolume(ctx context.Context, req *csi.CreateVolu
 		return nil, StatusFromError(err, "creating volume")
 	}
 	logger.Info("Volume created", "volumeID", disk.ID, "sizeBytes", disk.SizeBytes, "zone", disk.Zone, "parameters", describeParams(params.Values))
-	return &csi.CreateVolumeResponse{Volume: d.volumeOf(disk, req.GetVolumeContentSource())}, nil
+	return &csi.CreateVolumeResponse{Volume: d.createdVolume(disk, req)}, nil
 }
 
 // contentSource validates a volume content source and returns the source

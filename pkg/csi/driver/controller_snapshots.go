@@ -47,10 +47,12 @@ func (s *controllerServer) CreateSnapshot(ctx context.Context, req *csi.CreateSn
 	if err := s.d.checkVolumeIDField("source_volume_id", req.GetSourceVolumeId()); err != nil {
 		return nil, err
 	}
-	params, err := s.d.profile.ParseSnapshotParameters(withoutReserved(req.GetParameters()))
+	raw, metadata := splitParameters(req.GetParameters())
+	params, err := s.d.profile.ParseSnapshotParameters(raw)
 	if err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "invalid snapshot parameters: %v", err)
 	}
+	params.Metadata = metadata
 	release, err := s.d.inflight.acquire("CreateSnapshot", req.GetName())
 	if err != nil {
 		return nil, err
@@ -77,11 +79,6 @@ func (s *controllerServer) CreateSnapshot(ctx context.Context, req *csi.CreateSn
 	}
 	klog.FromContext(ctx).Info("Snapshot created", "snapshotID", snap.ID, "readyToUse", snap.ReadyToUse)
 	return &csi.CreateSnapshotResponse{Snapshot: snapshotOf(snap)}, nil
-}
-
-func withoutReserved(in map[string]string) map[string]string {
-	params, _ := splitParameters(in)
-	return params
 }
 
 // DeleteSnapshot deletes a snapshot; a missing one is success.

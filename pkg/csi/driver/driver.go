@@ -66,6 +66,25 @@ type Options struct {
 	// until the kernel reports the requested size before growing the file
 	// system. It needs a Finder that is a backend.DeviceRescanner.
 	RescanOnResize bool
+	// WithoutTopology (cinder-csi's --with-topology=false) turns topology
+	// off: no VOLUME_ACCESSIBILITY_CONSTRAINTS capability, no topology in
+	// NodeGetInfo or on volumes, and a requested topology does not pick the
+	// zone of a new disk (only the zone parameter does, else the cloud).
+	WithoutTopology bool
+	// IgnoreDiskZone (OpenStack [BlockStorage] ignore-volume-az) is for
+	// clouds whose storage zones are not their compute zones: the zone
+	// parameter names a storage zone that need not be in the topology, and
+	// a new disk is accessible from the requested topology (preferred,
+	// else requisite) instead of its own zone.
+	IgnoreDiskZone bool
+	// ZoneMismatchHint ends the refusal of a zone parameter outside the
+	// requisite topology (e.g. how to set IgnoreDiskZone for this cloud).
+	ZoneMismatchHint string
+	// CheckSecrets, if set, vets the secrets of every request that has
+	// them (e.g. refusing a "cloud" key selecting a cloud.conf section the
+	// driver does not serve); its error becomes InvalidArgument and must
+	// not contain secret values.
+	CheckSecrets func(secrets map[string]string) error
 	// KubeletRootDir is the kubelet's --root-dir (default
 	// DefaultKubeletRootDir): node paths outside it are refused.
 	KubeletRootDir string
@@ -98,6 +117,11 @@ type Driver struct {
 	mounter    backend.Mounter
 	identity   backend.NodeIdentity
 	maxVolumes int64
+	// topology says how zones map to CSI topology (Options'
+	// WithoutTopology, IgnoreDiskZone, ZoneMismatchHint).
+	topology topologyMode
+	// secretsCheck is Options.CheckSecrets.
+	secretsCheck func(map[string]string) error
 	// rescanner is set with Options.RescanOnResize; rescanWait bounds the
 	// wait for the new size after the rescan.
 	rescanner  backend.DeviceRescanner
@@ -176,6 +200,8 @@ func New(opts Options) (*Driver, error) {
 		mounter:         opts.Mounter,
 		identity:        opts.Identity,
 		maxVolumes:      opts.MaxVolumesPerNode,
+		secretsCheck:    opts.CheckSecrets,
+		topology:        topologyMode{off: opts.WithoutTopology, ignoreDiskZone: opts.IgnoreDiskZone, mismatchHint: opts.ZoneMismatchHint},
 		shutdownTimeout: opts.ShutdownTimeout,
 		inflight:        newInFlight(),
 	}

@@ -26,7 +26,7 @@ func CodeFromError(err error) codes.Code {
 		return codes.NotFound
 	case errors.Is(err, backend.ErrAlreadyExists):
 		return codes.AlreadyExists
-	case errors.Is(err, backend.ErrQuota):
+	case errors.Is(err, backend.ErrQuota), errors.Is(err, backend.ErrZoneExhausted):
 		return codes.ResourceExhausted
 	case errors.Is(err, backend.ErrInvalidArgument):
 		return codes.InvalidArgument

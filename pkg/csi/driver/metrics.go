@@ -87,8 +87,8 @@ func requestKeys(req any) []any {
 }
 
 // intercept gives every call a contextual logger (method, request ID and
-// the volume/node/snapshot it concerns), logs its outcome, records its
-// duration and turns panics into codes.Internal.
+// the volume/node/snapshot it concerns), vets its secrets, logs its
+// outcome, records its duration and turns panics into codes.Internal.
 func (d *Driver) intercept(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
 	method := path.Base(info.FullMethod)
 	kv := append([]any{"method", method, "requestID", d.requestSeq.Add(1)}, requestKeys(req)...)
@@ -118,5 +118,8 @@ func (d *Driver) intercept(ctx context.Context, req any, info *grpc.UnaryServerI
 			logger.Error(err, "RPC failed", "code", code.String(), "duration", elapsed)
 		}
 	}()
+	if err := d.checkSecrets(req); err != nil {
+		return nil, err
+	}
 	return handler(ctx, req)
 }

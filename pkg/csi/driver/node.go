@@ -64,9 +64,7 @@ func (s *nodeServer) NodeGetInfo(ctx context.Context, _ *csi.NodeGetInfoRequest)
 		return nil, StatusFromError(err, "node zone")
 	}
 	resp := &csi.NodeGetInfoResponse{NodeId: id, MaxVolumesPerNode: s.d.maxVolumes}
-	if zone != "" {
-		resp.AccessibleTopology = &csi.Topology{Segments: map[string]string{s.d.profile.TopologyKey(): zone}}
-	}
+	resp.AccessibleTopology = s.d.nodeTopology(zone)
 	return resp, nil
 }
 

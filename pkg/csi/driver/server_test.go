@@ -31,6 +31,7 @@ func TestCodeFromError(t *testing.T) {
 		{fmt.Errorf("x: %w", backend.ErrNotFound), codes.NotFound},
 		{fmt.Errorf("x: %w", backend.ErrAlreadyExists), codes.AlreadyExists},
 		{fmt.Errorf("x: %w", backend.ErrQuota), codes.ResourceExhausted},
+		{fmt.Errorf("x: %w", backend.ErrZoneExhausted), codes.ResourceExhausted},
 		{fmt.Errorf("x: %w", backend.ErrInvalidArgument), codes.InvalidArgument},
 		{fmt.Errorf("x: %w", backend.ErrFailedPrecondition), codes.FailedPrecondition},
 		{fmt.Errorf("x: %w", backend.ErrUnavailable), codes.Unavailable},

@@ -151,42 +151,6 @@ func (d *Driver) roundSize(r *csi.CapacityRange) (int64, error) {
 	return size, nil
 }
 
-// zoneFromTopology picks the zone: preferred segments first, then
-// requisite ones; "" when neither names the profile's topology key.
-func (d *Driver) zoneFromTopology(req *csi.TopologyRequirement) string {
-	key := d.profile.TopologyKey()
-	for _, list := range [][]*csi.Topology{req.GetPreferred(), req.GetRequisite()} {
-		for _, t := range list {
-			if z := t.GetSegments()[key]; z != "" {
-				return z
-			}
-		}
-	}
-	return ""
-}
-
-// zoneAllowed reports whether zone satisfies the requisite topology.
-func (d *Driver) zoneAllowed(req *csi.TopologyRequirement, zone string) bool {
-	if len(req.GetRequisite()) == 0 || zone == "" {
-		return true
-	}
-	key := d.profile.TopologyKey()
-	for _, t := range req.GetRequisite() {
-		if z, ok := t.GetSegments()[key]; !ok || z == zone {
-			return true
-		}
-	}
-	return false
-}
-
-// topologyOf returns the accessible topology of a disk in zone.
-func (d *Driver) topologyOf(zone string) []*csi.Topology {
-	if zone == "" {
-		return nil
-	}
-	return []*csi.Topology{{Segments: map[string]string{d.profile.TopologyKey(): zone}}}
-}
-
 // describeParams is a stable rendering of parameters for messages.
 func describeParams(m map[string]string) string {
 	keys := slices.Sorted(maps.Keys(m))

@@ -57,7 +57,7 @@ func (d *Disks) CreateDisk(ctx context.Context, req backend.CreateRequest) (*bac
 	}
 	hosts, zone, err := d.hostCandidates(ctx, zone)
 	if err != nil {
-		return nil, err
+		return nil, zoneOrigin(err, req)
 	}
 	in := &nifcloud.CreateVolumeInput{
 		Size: size, DiskType: diskType, AccountingType: acct,

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kumo-project/kumo/pkg/cloudsim/nifcloudsim"
 	"github.com/kumo-project/kumo/pkg/csi/backend"
 	"github.com/kumo-project/kumo/pkg/csi/profile"
 	"github.com/kumo-project/kumo/pkg/nifcloud"
@@ -76,11 +77,25 @@ func TestCreateDiskLongNameAndZones(t *testing.T) {
 	if err != nil || far.Zone != otherZone {
 		t.Fatalf("CreateDisk in %s = %+v, %v", otherZone, far, err)
 	}
-	// A zone without instances cannot be served.
+	// A topology zone without instances cannot hold the disk
+	// (ResourceExhausted: the provisioner reschedules); the error says
+	// where the zone came from and which zones have instances, and not
+	// "quota exceeded". A zone parameter naming it is InvalidArgument.
 	_, err = e.disks.CreateDisk(e.ctx, backend.CreateRequest{Name: "nowhere", SizeBytes: 100 * profile.GiB, Zone: "west-11"})
-	wantErr(t, err, backend.ErrQuota)
-	if !strings.Contains(err.Error(), `"west-11"`) {
-		t.Errorf("error does not name the zone: %v", err)
+	wantErr(t, err, backend.ErrZoneExhausted)
+	for _, want := range []string{`"west-11"`, "topology.additional-storage.csi.nifcloud.com/zone=west-11", "zones with instances: east-11, east-12"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not contain %q", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), "quota") {
+		t.Errorf("error %q speaks of a quota", err)
+	}
+	params := backend.Parameters{Zone: "west-11", ZoneKey: "zone"}
+	_, err = e.disks.CreateDisk(e.ctx, backend.CreateRequest{Name: "nowhere", SizeBytes: 100 * profile.GiB, Zone: "west-11", Parameters: params})
+	wantErr(t, err, backend.ErrInvalidArgument)
+	if !strings.Contains(err.Error(), `StorageClass parameter "zone"`) {
+		t.Errorf("error %q does not name the parameter", err)
 	}
 	// NIFCLOUD has no snapshots.
 	_, err = e.disks.CreateDisk(e.ctx, backend.CreateRequest{Name: "clone", SizeBytes: 100 * profile.GiB, SourceVolumeID: disk.ID})
@@ -245,4 +260,21 @@ func TestListDisksPaging(t *testing.T) {
 	}
 	_, _, err = e.disks.ListDisks(e.ctx, 0, "invalid-token")
 	wantErr(t, err, backend.ErrInvalidArgument)
+}
+
+// TestCreateDiskZoneBusy: a zone whose only instance is starting has no
+// host now but will have one: Unavailable (retried), not a wrong zone.
+func TestCreateDiskZoneBusy(t *testing.T) {
+	e := newEnv(t, 0, nil)
+	if err := e.sim.AddInstance(nifcloudsim.Instance{InstanceID: "busy1", Zone: "east-13", State: "pending"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.disks.CreateDisk(e.ctx, backend.CreateRequest{Name: "busy", SizeBytes: 100 * profile.GiB, Zone: "east-13"})
+	wantErr(t, err, backend.ErrUnavailable)
+	if !strings.Contains(err.Error(), `none of the 1 instances in zone "east-13"`) {
+		t.Errorf("error %q does not explain the busy zone", err)
+	}
+	if n := len(e.volumes()); n != 0 {
+		t.Errorf("%d volumes created", n)
+	}
 }

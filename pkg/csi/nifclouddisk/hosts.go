@@ -2,6 +2,7 @@ package nifclouddisk
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/kumo-project/kumo/pkg/csi/backend"
+	"github.com/kumo-project/kumo/pkg/csi/profile"
 	"github.com/kumo-project/kumo/pkg/nifcloud"
 )
 
@@ -20,7 +22,7 @@ func (d *Disks) hostCandidates(ctx context.Context, zone string) ([]string, stri
 	if err != nil {
 		return nil, "", err
 	}
-	usable := slices.DeleteFunc(all, func(in nifcloud.Instance) bool {
+	usable := slices.DeleteFunc(slices.Clone(all), func(in nifcloud.Instance) bool {
 		// NIFCLOUD creates disks only on running or stopped servers.
 		return in.State.Name != "running" && in.State.Name != "stopped"
 	})
@@ -45,10 +47,39 @@ func (d *Disks) hostCandidates(ctx context.Context, zone string) ([]string, stri
 		}
 	}
 	if len(hosts) == 0 {
-		return nil, zone, fmt.Errorf("no running or stopped instance in zone %q to create the disk on (NIFCLOUD creates disks attached to a server): %w",
-			zone, backend.ErrQuota)
+		// The next try lists again: the zone may have gained an instance.
+		d.forgetInstances()
+		return nil, zone, noHostError(all, zone)
 	}
 	return hosts, zone, nil
+}
+
+// errNoInstanceInZone marks a zone where the account has no instance;
+// zoneOrigin turns it into the sentinel that fits where the zone came
+// from.
+var errNoInstanceInZone = errors.New("no instance in the zone")
+
+// noHostError explains an empty candidate list. A zone where no instance
+// exists wraps errNoInstanceInZone (naming the zones that have
+// instances); one whose instances are all starting, stopping or
+// otherwise busy will have a host again (Unavailable, retried).
+func noHostError(all []nifcloud.Instance, zone string) error {
+	var zones []string
+	busy := 0
+	for _, in := range all {
+		if z := in.Placement.AvailabilityZone; z == zone {
+			busy++
+		} else if z != "" && !slices.Contains(zones, z) {
+			zones = append(zones, z)
+		}
+	}
+	if busy > 0 {
+		return fmt.Errorf("none of the %d instances in zone %q is running or stopped, and NIFCLOUD creates a disk attached to a server: %w",
+			busy, zone, backend.ErrUnavailable)
+	}
+	slices.Sort(zones)
+	return fmt.Errorf("zone %q has no instance of this account to create the disk on (NIFCLOUD creates a disk attached to a server); zones with instances: %s: %w",
+		zone, strings.Join(zones, ", "), errNoInstanceInZone)
 }
 
 // preference orders instances: the configured ones by position, then all
@@ -97,4 +128,23 @@ func (d *Disks) cachedInstance(id string) bool {
 		return false
 	}
 	return slices.ContainsFunc(d.instances, func(in nifcloud.Instance) bool { return in.InstanceID == id })
+}
+
+// zoneOrigin adds to a zone-without-instances error where the zone came
+// from. The StorageClass's zone parameter is wrong (InvalidArgument); a
+// zone from the requested topology (the node chosen for the Pod, or
+// allowedTopologies) cannot hold the disk (ErrZoneExhausted, so the
+// provisioner reschedules the claim), and so can a configured default.
+func zoneOrigin(err error, req backend.CreateRequest) error {
+	if !errors.Is(err, errNoInstanceInZone) {
+		return err
+	}
+	switch {
+	case req.Parameters.Zone != "":
+		return fmt.Errorf("StorageClass parameter %q: %w: %w", req.Parameters.ZoneKey, backend.ErrInvalidArgument, err)
+	case req.Zone != "":
+		return fmt.Errorf("the requested topology %s=%s (the zone of the node chosen for the Pod, or the StorageClass's allowedTopologies): %w: %w",
+			(profile.NIFCLOUD{}).TopologyKey(), req.Zone, backend.ErrZoneExhausted, err)
+	}
+	return fmt.Errorf("%w: %w", backend.ErrZoneExhausted, err)
 }

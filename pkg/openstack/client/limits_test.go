@@ -84,7 +84,9 @@ func TestRedirectRefusedCrossHostAndTokenDropped(t *testing.T) {
 	same := http.NewServeMux()
 	var sameSrv *httptest.Server
 	same.HandleFunc("/away", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, other.URL+"/x", http.StatusFound) })
-	same.HandleFunc("/here", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, sameSrv.URL+"/dst", http.StatusFound) })
+	same.HandleFunc("/here", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, sameSrv.URL+"/dst", http.StatusFound)
+	})
 	same.HandleFunc("/dst", func(w http.ResponseWriter, r *http.Request) { gotToken = r.Header.Get("X-Auth-Token") + "|seen" })
 	sameSrv = httptest.NewServer(same)
 	defer sameSrv.Close()

@@ -17,7 +17,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/netip"
+	"slices"
 	"time"
 )
 
@@ -247,6 +249,11 @@ func (c *Config) Cloud(name string) (*Global, bool) {
 	}
 	g, ok := c.Clouds[name]
 	return g, ok
+}
+
+// CloudNames lists the named [Global "name"] sections, sorted.
+func (c *Config) CloudNames() []string {
+	return slices.Sorted(maps.Keys(c.Clouds))
 }
 
 // String renders the configuration as JSON with every secret redacted.

@@ -13,7 +13,6 @@ import (
 // not here is read by nothing.
 func inertKeys() map[string]string {
 	return map[string]string{
-		"BlockStorage/ignore-volume-az":           "volumes are created in, and report, their Cinder availability zone",
 		"BlockStorage/ignore-volume-microversion": "kumo's volume lookups use no microversion, so there is nothing to turn off",
 	}
 }

@@ -45,6 +45,8 @@ type ControlPlaneOptions struct {
 	// Nodes are the names of real kubelets that will join: each gets a
 	// token with its node identity (system:node:<name>, system:nodes).
 	Nodes []string
+	// APIServerArgs are extra kube-apiserver flags (e.g. --runtime-config).
+	APIServerArgs []string
 }
 
 // StartControlPlane starts the three processes under dir and waits until
@@ -94,7 +96,7 @@ func (cp *ControlPlane) start(ctx context.Context, bins Binaries, opts ControlPl
 	if err := writePKI(pki, token, nodeLines); err != nil {
 		return err
 	}
-	api, err := StartProcess("kube-apiserver", cp.LogDir, bins.APIServer, []string{
+	api, err := StartProcess("kube-apiserver", cp.LogDir, bins.APIServer, append([]string{
 		"--etcd-servers=http://127.0.0.1:" + strconv.Itoa(etcdClient),
 		"--bind-address=127.0.0.1",
 		"--advertise-address=127.0.0.1",
@@ -113,7 +115,7 @@ func (cp *ControlPlane) start(ctx context.Context, bins Binaries, opts ControlPl
 		// No service-account or namespace controllers run, so pods must not
 		// need a "default" ServiceAccount to exist.
 		"--disable-admission-plugins=ServiceAccount",
-	}, nil)
+	}, opts.APIServerArgs...), nil)
 	if err != nil {
 		return err
 	}

@@ -31,6 +31,16 @@ type NodeOptions struct {
 	DeviceRoot string
 	// Images are OCI archives imported into the node's containerd.
 	Images []string
+	// RegisterWithTaints are the kubelet's --register-with-taints
+	// (key[=value]:effect).
+	RegisterWithTaints []string
+	// PluginKubeconfig gives the node plugin API access (--kubeconfig,
+	// --node-name), e.g. to remove its startup taint.
+	PluginKubeconfig string
+	// HoldRegistrar starts no registrar: the kubelet does not know the
+	// plugin until StartRegistrar, and StartKubeletNode waits for Ready
+	// only.
+	HoldRegistrar bool
 }
 
 // NodeBinaries are what a real node runs besides kumo's CSI driver.
@@ -82,6 +92,7 @@ type KubeletNode struct {
 	cgroupRoot string
 
 	containerd, kubelet, plugin, registrar *Process
+	opts                                   NodeOptions
 }
 
 // Processes returns the node's processes (for log dumps and scans).
@@ -105,7 +116,7 @@ func (n *KubeletNode) PluginSocket(driver string) string {
 // paths under it are limited to 108 bytes.
 func StartKubeletNode(ctx context.Context, bins NodeBinaries, cp *ControlPlane, dir string, opts NodeOptions) (*KubeletNode, error) {
 	n := &KubeletNode{Name: opts.Name, Dir: dir, Root: filepath.Join(dir, "kubelet"), bins: bins, logDir: cp.LogDir,
-		cgroupRoot: "/kumo-e2e-" + opts.Name}
+		cgroupRoot: "/kumo-e2e-" + opts.Name, opts: opts}
 	// On failure the stopped node is returned too: its logs tell why.
 	if err := n.start(ctx, cp, opts); err != nil {
 		n.Stop()
@@ -141,7 +152,7 @@ func (n *KubeletNode) start(ctx context.Context, cp *ControlPlane, opts NodeOpti
 	if err := os.WriteFile(cfg, []byte(n.kubeletConfig(ports[0], ports[1])), 0o644); err != nil {
 		return err
 	}
-	n.kubelet, err = StartProcess("kubelet-"+opts.Name, n.logDir, n.bins.Kubelet, []string{
+	kubeletArgs := []string{
 		"--config=" + cfg,
 		"--kubeconfig=" + kubeconfig,
 		"--root-dir=" + n.Root,
@@ -149,7 +160,11 @@ func (n *KubeletNode) start(ctx context.Context, cp *ControlPlane, opts NodeOpti
 		"--hostname-override=" + opts.Name,
 		"--cloud-provider=external",
 		"--v=2",
-	}, nil)
+	}
+	if len(opts.RegisterWithTaints) > 0 {
+		kubeletArgs = append(kubeletArgs, "--register-with-taints="+strings.Join(opts.RegisterWithTaints, ","))
+	}
+	n.kubelet, err = StartProcess("kubelet-"+opts.Name, n.logDir, n.bins.Kubelet, kubeletArgs, nil)
 	if err != nil {
 		return err
 	}
@@ -216,12 +231,26 @@ func (n *KubeletNode) startPlugin(ctx context.Context, opts NodeOptions) error {
 	if opts.CloudConfig != "" {
 		args = append(args, "--cloud-config="+opts.CloudConfig)
 	}
+	if opts.PluginKubeconfig != "" {
+		args = append(args, "--kubeconfig="+opts.PluginKubeconfig, "--node-name="+opts.Name)
+	}
 	var err error
 	n.plugin, err = StartProcess("csi-node-"+opts.Name, n.logDir, n.bins.CSI, args, nil)
-	if err != nil {
+	if err != nil || opts.HoldRegistrar {
 		return err
 	}
-	n.registrar, err = StartProcess("csi-registrar-"+opts.Name, n.logDir, n.bins.Registrar, []string{
+	return n.StartRegistrar()
+}
+
+// StartRegistrar announces the node plugin to the kubelet (started by
+// StartKubeletNode unless NodeOptions.HoldRegistrar).
+func (n *KubeletNode) StartRegistrar() error {
+	if n.registrar != nil {
+		return fmt.Errorf("node %s: registrar already started", n.Name)
+	}
+	sock := n.PluginSocket(n.opts.DriverName)
+	var err error
+	n.registrar, err = StartProcess("csi-registrar-"+n.Name, n.logDir, n.bins.Registrar, []string{
 		"--csi-address=" + sock,
 		"--kubelet-registration-path=" + sock,
 		"--plugin-registration-path=" + filepath.Join(n.Root, "plugins_registry"),
@@ -250,8 +279,8 @@ func (n *KubeletNode) waitReady(ctx context.Context, cp *ControlPlane, opts Node
 				}
 			}
 		}
-		if !ready {
-			return false, err
+		if !ready || opts.HoldRegistrar {
+			return ready, err
 		}
 		csiNode, err := cp.Client.StorageV1().CSINodes().Get(ctx, opts.Name, metav1.GetOptions{})
 		if err != nil {

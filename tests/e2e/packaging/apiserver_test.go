@@ -62,6 +62,11 @@ func startAPIServer(t *testing.T) *apiServer {
 		}
 		cp.Stop()
 	})
+	// The chart's VolumeSnapshotClasses need the snapshot CRDs, which
+	// hack/build-kube.sh leaves next to the binaries.
+	if err := framework.InstallSnapshotCRDs(ctx, cp, filepath.Join(filepath.Dir(apiserver), "crds")); err != nil {
+		t.Fatal(err)
+	}
 	cfg := cp.Config
 	client := cp.Client
 	dyn, err := dynamic.NewForConfig(cfg)

@@ -24,7 +24,7 @@ func parseDockerfile(t *testing.T, path string) []stage {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read-only
 	var (
 		stages []stage
 		cur    strings.Builder
@@ -91,11 +91,13 @@ func TestDockerfiles(t *testing.T) {
 	root := repoRoot(t)
 	cases := []struct {
 		file, cmd, runtimeBase string
-		nonRoot                bool
-		tools                  []string
+		// also are further commands the image carries (not its entrypoint).
+		also    []string
+		nonRoot bool
+		tools   []string
 	}{
 		{file: "Dockerfile.ccm", cmd: "cloud-controller-manager", runtimeBase: "gcr.io/distroless/static", nonRoot: true},
-		{file: "Dockerfile.csi", cmd: "csi-driver", runtimeBase: "debian:", tools: []string{"util-linux", "e2fsprogs", "xfsprogs", "mount", "udev"}},
+		{file: "Dockerfile.csi", cmd: "csi-driver", also: []string{"csi-node-registrar"}, runtimeBase: "debian:", tools: []string{"util-linux", "e2fsprogs", "xfsprogs", "mount", "udev"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.file, func(t *testing.T) {
@@ -117,11 +119,19 @@ func TestDockerfiles(t *testing.T) {
 					goBuild = l
 				}
 			}
-			for _, want := range []string{"CGO_ENABLED=0", "-trimpath", ldX + "${VERSION}", "-o " + out, "./cmd/" + tc.cmd} {
+			outs := map[string]bool{out: true}
+			wants := []string{"CGO_ENABLED=0", "-trimpath", ldX + "${VERSION}", "-o " + out, "./cmd/" + tc.cmd}
+			for _, cmd := range tc.also {
+				_, o := makefileBuild(t, root, cmd)
+				outs[o] = true
+				wants = append(wants, "-o "+o+" ./cmd/"+cmd)
+			}
+			for _, want := range wants {
 				if !strings.Contains(goBuild, want) {
 					t.Errorf("go build line %q lacks %q", goBuild, want)
 				}
 			}
+			copies := 0
 			var copied, entry string
 			user := ""
 			for _, l := range final.lines {
@@ -129,16 +139,23 @@ func TestDockerfiles(t *testing.T) {
 				switch strings.ToUpper(f[0]) {
 				case "COPY":
 					if len(f) == 4 && f[1] == "--from="+build.name {
-						if !strings.HasSuffix(f[2], "/"+out) {
-							t.Errorf("COPY %s: not the Makefile's output path %s", f[2], out)
+						src := strings.TrimPrefix(f[2], "/src/")
+						if !outs[src] {
+							t.Errorf("COPY %s: not a Makefile output path (%v)", f[2], outs)
 						}
-						copied = f[3]
+						copies++
+						if src == out {
+							copied = f[3]
+						}
 					}
 				case "ENTRYPOINT":
 					entry = l
 				case "USER":
 					user = f[1]
 				}
+			}
+			if copies != len(outs) {
+				t.Errorf("%d binaries copied into the image, want %d", copies, len(outs))
 			}
 			if copied == "" || !strings.Contains(entry, `"`+copied+`"`) {
 				t.Errorf("ENTRYPOINT %q does not run the copied binary %q", entry, copied)

@@ -95,9 +95,10 @@ func requiredPermissions() []permission {
 		row("get", "", "secrets", ns), row("delete", "", "nodes", ""), row("create", "", "pods", "default/x"),
 		row("update", "coordination.k8s.io", "leases", "default/x"))
 
-	add("kumo-csi-node", true, "the NIFCLOUD node plugin reads its Node's zone label", row("get", "", "nodes", ""))
+	add("kumo-csi-node", true, "the node plugin reads its Node's zone label and removes its startup taint (taint_permissions_test.go)",
+		row("get", "", "nodes", ""), row("patch", "", "nodes", ""), row("get", "storage.k8s.io", "csinodes", ""))
 	add("kumo-csi-node", false, "the node plugin reads nothing else",
-		row("list", "", "nodes", ""), row("update", "", "nodes", ""), row("patch", "", "nodes", ""),
+		row("list", "", "nodes", ""), row("update", "", "nodes", ""),
 		row("get", "", "secrets", "kube-system/nifcloud-credentials"), row("list", "", "persistentvolumes", ""), row("create", "", "events", "default/x"))
 	return out
 }

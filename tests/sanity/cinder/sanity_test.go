@@ -32,6 +32,8 @@ func TestSanity(t *testing.T) {
 	cfg.TestVolumeExpandSize = 2 << 30
 	cfg.TestNodeVolumeAttachLimit = true
 	cfg.IdempotentCount = 10
+	// A VolumeAttributesClass's parameters: retype to another Cinder type.
+	cfg.TestVolumeMutableParameters = map[string]string{"type": "ssd"}
 	sanity.Test(t, cfg)
 
 	st := c.sim.Snapshot()
