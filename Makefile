@@ -18,6 +18,8 @@ build:
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o $(BIN)/csi-driver ./cmd/csi-driver
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o $(BIN)/cloudsim ./cmd/cloudsim
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o $(BIN)/csi-node-registrar ./cmd/csi-node-registrar
+	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o $(BIN)/keystone-auth ./cmd/keystone-auth
+	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o $(BIN)/client-keystone-auth ./cmd/client-keystone-auth
 
 # Host tools the tests call (mkfs, losetup, etcd); installs only what is missing.
 deps:

@@ -61,8 +61,8 @@ VERSION_VAR=main.version build "$provisioner" "$(version_of "$provisioner" githu
   github.com/kubernetes-csi/external-provisioner/v6/cmd/csi-provisioner
 
 resizer=$root/tests/e2e/tools/resizer
-VERSION_VAR=main.version build "$resizer" "$(version_of "$resizer" github.com/kubernetes-csi/external-resizer)" \
-  github.com/kubernetes-csi/external-resizer/cmd/csi-resizer
+VERSION_VAR=main.version build "$resizer" "$(version_of "$resizer" github.com/kubernetes-csi/external-resizer/v2)" \
+  github.com/kubernetes-csi/external-resizer/v2/cmd/csi-resizer
 
 snapshotter=$root/tests/e2e/tools/snapshotter
 snapshotter_version=$(version_of "$snapshotter" github.com/kubernetes-csi/external-snapshotter/v8)

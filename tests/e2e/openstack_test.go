@@ -40,6 +40,10 @@ type openstackState struct {
 		ID       string            `json:"id"`
 		Metadata map[string]string `json:"metadata"`
 	} `json:"snapshots"`
+	Backups map[string]struct {
+		ID       string            `json:"id"`
+		Metadata map[string]string `json:"metadata"`
+	} `json:"backups"`
 	Volumes map[string]struct {
 		Status      string `json:"status"`
 		AZ          string `json:"availability_zone"`

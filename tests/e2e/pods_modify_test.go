@@ -30,8 +30,9 @@ type cinderVolumes struct {
 	} `json:"volumes"`
 }
 
-// TestOpenStackModifyVolume: VolumeAttributesClasses through the real
-// csi-provisioner and csi-resizer. A bound claim moved to a class with
+// TestOpenStackModifyVolume: storage.k8s.io/v1 VolumeAttributesClasses
+// through the real csi-provisioner and csi-resizer v2, on an API server
+// serving its own version (no emulation, no v1beta1). A bound claim moved to a class with
 // another Cinder type is retyped and reports the class as current; a
 // class naming a type Cinder lacks leaves the claim Infeasible with a
 // condition and a warning Event naming the parameter, and the volume keeps
@@ -40,19 +41,13 @@ func TestOpenStackModifyVolume(t *testing.T) {
 	e := newEnvWith(t, framework.CloudsimOptions{
 		Transition: "volume.create=200ms,volume.retype=1s,volume.delete=200ms",
 		Env:        framework.SimEnv(),
-	}, framework.ControlPlaneOptions{
-		// csi-resizer v1.14 watches storage.k8s.io/v1beta1 classes, which
-		// Kubernetes 1.37 no longer serves: emulate 1.36, where they are
-		// off by default (v1 is GA there too).
-		APIServerArgs: []string{"--emulated-version=kube=1.36", "--runtime-config=storage.k8s.io/v1beta1=true"},
-	})
+	}, framework.ControlPlaneOptions{})
 	conf, err := framework.WriteOpenStackCloudConf(e.ctx, e.sim, e.dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctl, err := framework.StartCSIController(e.ctx, e.bins, e.cp, e.dir, framework.CSIOptions{
 		Cloud: "openstack", CloudConfig: conf,
-		ResizerArgs: []string{"--feature-gates=VolumeAttributesClass=true"},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -169,7 +164,7 @@ func TestOpenStackModifyVolume(t *testing.T) {
 			if s == nil || s.Status != v1.PersistentVolumeClaimModifyVolumeInfeasible || s.TargetVolumeAttributesClassName != "kumo-gold" {
 				return false, fmt.Errorf("modify status %+v", s)
 			}
-			// csi-resizer v1.14 reports an infeasible change in the
+			// csi-resizer reports an infeasible change in the
 			// ModifyingVolume condition, other failures as ModifyVolumeError.
 			for _, c := range pvc.Status.Conditions {
 				if (c.Type == v1.PersistentVolumeClaimVolumeModifyingVolume || c.Type == v1.PersistentVolumeClaimVolumeModifyVolumeError) &&

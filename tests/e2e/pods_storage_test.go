@@ -93,7 +93,10 @@ func podStorageScenario(t *testing.T, c *podCluster, sc podStorageCase) {
 
 	if sc.snapshots {
 		t.Run("a snapshot restores the data into a new claim", func(t *testing.T) {
-			snapshotRestoreScenario(t, c, sc)
+			snapshotRestoreScenario(t, c, sc, cinderSnapshots)
+		})
+		t.Run("a backup (VolumeSnapshotClass type: backup) restores the data into a new claim", func(t *testing.T) {
+			snapshotRestoreScenario(t, c, sc, cinderBackups)
 		})
 	}
 
@@ -184,7 +187,7 @@ func podStorageScenario(t *testing.T, c *podCluster, sc podStorageCase) {
 	})
 
 	t.Run("deleting the claims deletes the disks", func(t *testing.T) {
-		for _, name := range []string{"data", "grow", "raw", "restored"} {
+		for _, name := range []string{"data", "grow", "raw", "restored", "restored-backup"} {
 			if err := k.CoreV1().PersistentVolumeClaims("default").Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 				t.Fatal(err)
 			}

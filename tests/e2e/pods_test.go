@@ -29,6 +29,8 @@ const kubeletControllers = "persistentvolume-binder-controller,persistentvolume-
 type podCluster struct {
 	*env
 	nodes map[string]*framework.KubeletNode
+	// cloudIDs are the nodes' instance/server IDs by node name.
+	cloudIDs map[string]string
 }
 
 // startNodes starts one real node per entry (kubelet, containerd, kumo's
@@ -166,6 +168,9 @@ type podCloud struct {
 	nodeZones []string
 	// lbCleanedUp reports whether no load balancer is left in the cloud.
 	lbCleanedUp func(e *env, ctx context.Context) (bool, error)
+	// stopInstance and deleteInstance shut down and delete a node's
+	// instance/server in the simulator.
+	stopInstance, deleteInstance func(e *env, id string) error
 }
 
 // startPodCluster starts a control plane with the scheduler and the node
@@ -180,7 +185,7 @@ func startPodCluster(t *testing.T, pc podCloud, names []string) *podCluster {
 		Env:           framework.SimEnv(),
 		LocalDiskRoot: dir + "/devices",
 	}, framework.ControlPlaneOptions{Scheduler: true, Controllers: kubeletControllers, Nodes: names})
-	c := &podCluster{env: e, nodes: map[string]*framework.KubeletNode{}}
+	c := &podCluster{env: e, nodes: map[string]*framework.KubeletNode{}, cloudIDs: map[string]string{}}
 	root := mustRepoRoot(t)
 	nbins, err := framework.PrepareNodeBinaries(root, e.bins)
 	if err != nil {
@@ -228,6 +233,7 @@ func startPodCluster(t *testing.T, pc podCloud, names []string) *podCluster {
 	e.metrics["csi-controller"] = csiCtl.FetchMetrics
 	var opts []framework.NodeOptions
 	for i, n := range names {
+		c.cloudIDs[n] = ids[i]
 		opts = append(opts, framework.NodeOptions{Name: n, CloudID: ids[i], Zone: zones[i], Cloud: pc.cloud, CloudConfig: nodeConf,
 			DriverName: pc.driver, DeviceRoot: dir + "/devices/" + ids[i]})
 	}
@@ -267,10 +273,16 @@ var openstackPods = podCloud{
 	},
 	disks: func(e *env, ctx context.Context) (int, error) {
 		st, err := (&openstackEnv{env: e}).state(ctx)
-		return len(st.Volumes) + len(st.Snapshots), err
+		return len(st.Volumes) + len(st.Snapshots) + len(st.Backups), err
 	},
 	otherZone:   "zone-b",
 	lbCleanedUp: func(e *env, ctx context.Context) (bool, error) { return (&openstackEnv{env: e}).lbCleanedUp(ctx) },
+	stopInstance: func(e *env, id string) error {
+		return e.sim.Admin(e.ctx, http.MethodPut, e.sim.OpenStackURL, framework.OpenStackAdmin+"servers/"+id+"/status", map[string]string{"status": "SHUTOFF"}, nil)
+	},
+	deleteInstance: func(e *env, id string) error {
+		return e.sim.Admin(e.ctx, http.MethodDelete, e.sim.OpenStackURL, framework.OpenStackAdmin+"servers/"+id, nil, nil)
+	},
 }
 
 var nifcloudPods = podCloud{
@@ -294,6 +306,12 @@ var nifcloudPods = podCloud{
 	},
 	otherZone:   "east-12",
 	lbCleanedUp: func(e *env, ctx context.Context) (bool, error) { return (&nifcloudEnv{env: e}).lbCleanedUp(ctx) },
+	stopInstance: func(e *env, id string) error {
+		return e.sim.Admin(e.ctx, http.MethodPut, e.sim.NIFCLOUDURL, framework.NIFCLOUDAdmin+"instances/"+id+"/state", map[string]string{"state": "stopped"}, nil)
+	},
+	deleteInstance: func(e *env, id string) error {
+		return e.sim.Admin(e.ctx, http.MethodDelete, e.sim.NIFCLOUDURL, framework.NIFCLOUDAdmin+"instances/"+id, nil, nil)
+	},
 }
 
 func TestOpenStackPods(t *testing.T) {
@@ -327,6 +345,9 @@ func podScenarios(t *testing.T, c *podCluster, pc podCloud) {
 		driverName: pc.driver, topologyKey: pc.topologyKey, zone: pc.zone, params: pc.params, nodes: names[:2], growTo: pc.growTo,
 		snapshots: pc.snapshots, otherZoneNode: names[2],
 		disks: func(ctx context.Context) (int, error) { return pc.disks(c.env, ctx) },
+	})
+	t.Run("a shut-down machine's node is tainted, a deleted one's removed", func(t *testing.T) {
+		nodeLifecycleOnRealNodes(t, c, pc, names[2])
 	})
 }
 

@@ -426,6 +426,21 @@ func (s *Sim) adminRoutes(mux *http.ServeMux) {
 		s.SetCinderZones(body.Zones...)
 		simcore.WriteJSON(w, http.StatusOK, body)
 	})
+	// An older Octavia: {"version":"v2.11"} ("" the newest).
+	mux.HandleFunc("PUT "+p+"octavia-version", func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Version string `json:"version"`
+		}
+		if err := decode(r, &body); err != nil {
+			bad(w, err)
+			return
+		}
+		if err := s.SetOctaviaVersion(body.Version); err != nil {
+			bad(w, err)
+			return
+		}
+		simcore.WriteJSON(w, http.StatusOK, body)
+	})
 	mux.HandleFunc("PUT "+p+"metadata-server", func(w http.ResponseWriter, r *http.Request) {
 		var body struct {
 			ID string `json:"id"`

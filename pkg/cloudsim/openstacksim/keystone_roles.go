@@ -28,12 +28,15 @@ func defaultRoles() []string { return []string{"admin", "member"} }
 
 // initRoleAssignments resolves each assignment to user and project IDs.
 func (s *Sim) initRoleAssignments() error {
-	for i := range s.opts.RoleAssignments {
-		ra := &s.opts.RoleAssignments[i]
+	// projects() reads the assignments resolved so far
+	in := s.opts.RoleAssignments
+	s.opts.RoleAssignments = nil
+	for i := range in {
+		ra := in[i]
 		if ra.Role == "" {
 			return fmt.Errorf("openstacksim: role assignment %d has no role", i)
 		}
-		u, err := s.assignedUser(ra)
+		u, err := s.assignedUser(&ra)
 		if err != nil {
 			return fmt.Errorf("openstacksim: role assignment %d: %w", i, err)
 		}
@@ -50,6 +53,7 @@ func (s *Sim) initRoleAssignments() error {
 			}
 		}
 		ra.ProjectID, ra.ProjectName = p.ID, p.Name
+		s.opts.RoleAssignments = append(s.opts.RoleAssignments, ra)
 	}
 	return nil
 }

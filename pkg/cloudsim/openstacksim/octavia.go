@@ -11,7 +11,8 @@ import (
 
 const octaviaPrefix = "/load-balancer/v2.0/lbaas"
 
-// octaviaMaxMinor is the newest API version announced (v2.N, CURRENT).
+// octaviaMaxMinor is the newest API version simulated (v2.N, CURRENT
+// unless Options.OctaviaVersion announces an older one).
 const octaviaMaxMinor = 27
 
 type lbRequest struct {
@@ -42,10 +43,12 @@ func (s *Sim) octaviaRoutes(mux *http.ServeMux) {
 }
 
 func (s *Sim) octaviaVersions(w http.ResponseWriter, r *http.Request, _ *Token) {
+	var newest int
+	s.read(func() { newest = s.octaviaMinorLocked() })
 	var vs []M
-	for i := 0; i <= octaviaMaxMinor; i++ {
+	for i := 0; i <= newest; i++ {
 		st := "SUPPORTED"
-		if i == octaviaMaxMinor {
+		if i == newest {
 			st = "CURRENT"
 		}
 		vs = append(vs, M{"id": fmt.Sprintf("v2.%d", i), "status": st, "updated": "2023-01-01T00:00:00Z",
@@ -190,6 +193,9 @@ func (s *Sim) lbCreate(w http.ResponseWriter, r *http.Request, tok *Token) {
 	var req struct {
 		LoadBalancer lbRequest `json:"loadbalancer"`
 	}
+	if !s.octaviaAccepts(w, r, "load_balancer", "loadbalancer", octaviaLB) {
+		return
+	}
 	if err := decode(r, &req); err != nil {
 		s.fail(w, svcOctavia, http.StatusBadRequest, err.Error())
 		return
@@ -258,6 +264,11 @@ func (s *Sim) validateLBLocked(in lbRequest) (int, string) {
 		if code, msg := validatePool(p, ""); code != 0 {
 			return code, msg
 		}
+		if p.HealthMonitor != nil {
+			if code, msg := s.udpMonitorRefusal(p.Protocol, p.HealthMonitor.Type); code != 0 {
+				return code, msg
+			}
+		}
 	}
 	return 0, ""
 }
@@ -316,6 +327,9 @@ func (s *Sim) lbUpdate(w http.ResponseWriter, r *http.Request, _ *Token) {
 			AdminStateUp *bool     `json:"admin_state_up"`
 			Tags         *[]string `json:"tags"`
 		} `json:"loadbalancer"`
+	}
+	if !s.octaviaAccepts(w, r, "load_balancer", "loadbalancer", octaviaLB) {
+		return
 	}
 	if err := decode(r, &req); err != nil {
 		s.fail(w, svcOctavia, http.StatusBadRequest, err.Error())

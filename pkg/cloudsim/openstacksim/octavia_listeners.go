@@ -121,6 +121,11 @@ func (s *Sim) validateListenerLocked(lb *LoadBalancer, l listenerRequest) (int, 
 		if code, msg := validatePool(*l.DefaultPool, l.Protocol); code != 0 {
 			return code, msg
 		}
+		if hm := l.DefaultPool.HealthMonitor; hm != nil {
+			if code, msg := s.udpMonitorRefusal(l.DefaultPool.Protocol, hm.Type); code != 0 {
+				return code, msg
+			}
+		}
 	}
 	if lb == nil {
 		return 0, ""
@@ -194,6 +199,9 @@ func (s *Sim) listenerCreate(w http.ResponseWriter, r *http.Request, _ *Token) {
 	var req struct {
 		Listener listenerRequest `json:"listener"`
 	}
+	if !s.octaviaAccepts(w, r, "listener_", "listener", octaviaListener) {
+		return
+	}
 	if err := decode(r, &req); err != nil {
 		s.fail(w, svcOctavia, http.StatusBadRequest, err.Error())
 		return
@@ -246,6 +254,9 @@ func (s *Sim) listenerUpdate(w http.ResponseWriter, r *http.Request, _ *Token) {
 			Tags                   *[]string          `json:"tags"`
 			AdminStateUp           *bool              `json:"admin_state_up"`
 		} `json:"listener"`
+	}
+	if !s.octaviaAccepts(w, r, "listener_", "listener", octaviaListener) {
+		return
 	}
 	if err := decode(r, &req); err != nil {
 		s.fail(w, svcOctavia, http.StatusBadRequest, err.Error())

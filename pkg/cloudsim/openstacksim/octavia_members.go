@@ -146,6 +146,9 @@ func (s *Sim) memberCreate(w http.ResponseWriter, r *http.Request, _ *Token) {
 	var req struct {
 		Member memberRequest `json:"member"`
 	}
+	if !s.octaviaAccepts(w, r, "member_", "member", octaviaMember) {
+		return
+	}
 	if err := decode(r, &req); err != nil {
 		s.fail(w, svcOctavia, http.StatusBadRequest, err.Error())
 		return
@@ -182,6 +185,9 @@ func (s *Sim) memberCreate(w http.ResponseWriter, r *http.Request, _ *Token) {
 func (s *Sim) memberBatchUpdate(w http.ResponseWriter, r *http.Request, _ *Token) {
 	var req struct {
 		Members []memberRequest `json:"members"`
+	}
+	if !s.octaviaAccepts(w, r, "members_", "members", octaviaMember) {
+		return
 	}
 	if err := decode(r, &req); err != nil {
 		s.fail(w, svcOctavia, http.StatusBadRequest, err.Error())
@@ -242,6 +248,9 @@ func (s *Sim) memberUpdate(w http.ResponseWriter, r *http.Request, _ *Token) {
 			MonitorPort    *int     `json:"monitor_port"`
 			Tags           []string `json:"tags"`
 		} `json:"member"`
+	}
+	if !s.octaviaAccepts(w, r, "member_", "member", octaviaMember) {
+		return
 	}
 	if err := decode(r, &req); err != nil {
 		s.fail(w, svcOctavia, http.StatusBadRequest, err.Error())

@@ -95,6 +95,9 @@ func (s *Sim) monitorCreate(w http.ResponseWriter, r *http.Request, _ *Token) {
 	var req struct {
 		HealthMonitor monitorRequest `json:"healthmonitor"`
 	}
+	if !s.octaviaAccepts(w, r, "health_monitor_", "healthmonitor", octaviaMonitor) {
+		return
+	}
 	if err := decode(r, &req); err != nil {
 		s.fail(w, svcOctavia, http.StatusBadRequest, err.Error())
 		return
@@ -112,6 +115,9 @@ func (s *Sim) monitorCreate(w http.ResponseWriter, r *http.Request, _ *Token) {
 			return
 		}
 		if code, msg = validateMonitor(in); code != 0 {
+			return
+		}
+		if code, msg = s.udpMonitorRefusal(p.Protocol, in.Type); code != 0 {
 			return
 		}
 		if lb.Provider == providerOVN {
@@ -145,6 +151,9 @@ func (s *Sim) monitorUpdate(w http.ResponseWriter, r *http.Request, _ *Token) {
 			Tags           []string `json:"tags"`
 			AdminStateUp   *bool    `json:"admin_state_up"`
 		} `json:"healthmonitor"`
+	}
+	if !s.octaviaAccepts(w, r, "health_monitor_", "healthmonitor", octaviaMonitor) {
+		return
 	}
 	if err := decode(r, &req); err != nil {
 		s.fail(w, svcOctavia, http.StatusBadRequest, err.Error())

@@ -219,6 +219,9 @@ func (s *Sim) poolCreate(w http.ResponseWriter, r *http.Request, _ *Token) {
 	var req struct {
 		Pool poolRequest `json:"pool"`
 	}
+	if !s.octaviaAccepts(w, r, "pool_", "pool", octaviaPool) {
+		return
+	}
 	if err := decode(r, &req); err != nil {
 		s.fail(w, svcOctavia, http.StatusBadRequest, err.Error())
 		return
@@ -251,6 +254,11 @@ func (s *Sim) poolCreate(w http.ResponseWriter, r *http.Request, _ *Token) {
 		if code, msg = validatePool(in, proto); code != 0 {
 			return
 		}
+		if in.HealthMonitor != nil {
+			if code, msg = s.udpMonitorRefusal(in.Protocol, in.HealthMonitor.Type); code != 0 {
+				return
+			}
+		}
 		if lb.Provider == providerOVN {
 			if code, msg = ovnPool(in); code != 0 {
 				return
@@ -277,6 +285,9 @@ func (s *Sim) poolUpdate(w http.ResponseWriter, r *http.Request, _ *Token) {
 			Tags               *[]string       `json:"tags"`
 			AdminStateUp       *bool           `json:"admin_state_up"`
 		} `json:"pool"`
+	}
+	if !s.octaviaAccepts(w, r, "pool_", "pool", octaviaPool) {
+		return
 	}
 	if err := decode(r, &req); err != nil {
 		s.fail(w, svcOctavia, http.StatusBadRequest, err.Error())

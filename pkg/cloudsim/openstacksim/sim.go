@@ -58,6 +58,10 @@ type Options struct {
 	// <root>/<serverId>/ (one device view per e2e node).
 	LocalDiskPerServer bool
 	VolumeQuotaGB      int // 0 = unlimited; volumes+snapshots beyond it → 413
+	// OctaviaVersion is the newest Octavia API version announced, "v2.N"
+	// ("" = v2.27); request attributes of later versions answer 400
+	// (octavia_version.go).
+	OctaviaVersion string
 	// NoBackupService simulates a cloud without cinder-backup: creating a
 	// backup answers 503 "Service cinder-backup could not be found."
 	NoBackupService bool
@@ -94,6 +98,9 @@ func New(opts Options) (*Sim, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if _, err := parseOctaviaVersion(opts.OctaviaVersion); err != nil {
+		return nil, err
 	}
 	s := &Sim{
 		opts:     opts,

@@ -84,7 +84,7 @@ type Options struct {
 // Backend implements backend.Disks, Snapshots, Capacity and Modifier on
 // Cinder + Nova.
 // It is safe for concurrent use: gophercloud service clients are, and its
-// only state, the volume watcher and the volume type cache, is guarded by
+// only state, the volume watcher and the type and limits caches, is guarded by
 // mutexes.
 type Backend struct {
 	compute *gophercloud.ServiceClient

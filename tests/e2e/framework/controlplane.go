@@ -45,8 +45,6 @@ type ControlPlaneOptions struct {
 	// Nodes are the names of real kubelets that will join: each gets a
 	// token with its node identity (system:node:<name>, system:nodes).
 	Nodes []string
-	// APIServerArgs are extra kube-apiserver flags (e.g. --runtime-config).
-	APIServerArgs []string
 }
 
 // StartControlPlane starts the three processes under dir and waits until
@@ -96,7 +94,7 @@ func (cp *ControlPlane) start(ctx context.Context, bins Binaries, opts ControlPl
 	if err := writePKI(pki, token, nodeLines); err != nil {
 		return err
 	}
-	api, err := StartProcess("kube-apiserver", cp.LogDir, bins.APIServer, append([]string{
+	api, err := StartProcess("kube-apiserver", cp.LogDir, bins.APIServer, []string{
 		"--etcd-servers=http://127.0.0.1:" + strconv.Itoa(etcdClient),
 		"--bind-address=127.0.0.1",
 		"--advertise-address=127.0.0.1",
@@ -115,7 +113,7 @@ func (cp *ControlPlane) start(ctx context.Context, bins Binaries, opts ControlPl
 		// No service-account or namespace controllers run, so pods must not
 		// need a "default" ServiceAccount to exist.
 		"--disable-admission-plugins=ServiceAccount",
-	}, opts.APIServerArgs...), nil)
+	}, nil)
 	if err != nil {
 		return err
 	}
@@ -153,8 +151,10 @@ func (cp *ControlPlane) start(ctx context.Context, bins Binaries, opts ControlPl
 		"--leader-elect=false",
 		"--controllers=" + controllers,
 		"--use-service-account-credentials=false",
-		// The attach/detach controller reconciles quickly in tests.
+		// The attach/detach controller reconciles quickly in tests, and a
+		// node whose kubelet stopped is NotReady after 20s, not 50s.
 		"--attach-detach-reconcile-sync-period=5s",
+		"--node-monitor-grace-period=20s",
 	}, nil)
 	if err != nil {
 		return err

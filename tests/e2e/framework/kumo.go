@@ -97,8 +97,6 @@ type CSIOptions struct {
 	CloudConfig string
 	Env         []string
 	ExtraArgs   []string
-	// ResizerArgs are extra csi-resizer flags (e.g. --feature-gates).
-	ResizerArgs []string
 	// Snapshots also starts csi-snapshotter (the cluster needs the
 	// VolumeSnapshot CRDs and snapshot-controller: InstallSnapshotCRDs,
 	// StartSnapshotController).
@@ -173,7 +171,7 @@ func StartCSIController(ctx context.Context, bins Binaries, cp *ControlPlane, di
 	sidecars := []sidecar{
 		{&c.Attacher, "csi-attacher", bins.Attacher, []string{"--timeout=60s", "--worker-threads=4"}},
 		{&c.Provisioner, "csi-provisioner", bins.Provisioner, []string{"--timeout=60s", "--extra-create-metadata", "--default-fstype=ext4", "--worker-threads=4"}},
-		{&c.Resizer, "csi-resizer", bins.Resizer, append([]string{"--timeout=60s", "--handle-volume-inuse-error=false"}, opts.ResizerArgs...)},
+		{&c.Resizer, "csi-resizer", bins.Resizer, []string{"--timeout=60s", "--handle-volume-inuse-error=false"}},
 	}
 	if opts.Snapshots {
 		sidecars = append(sidecars, sidecar{&c.Snapshotter, "csi-snapshotter", bins.Snapshotter, []string{"--timeout=60s", "--extra-create-metadata"}})

@@ -83,11 +83,14 @@ type svcConfig struct {
 	// picks with the class annotation (classConf nil: none).
 	className string
 	classConf *config.LoadBalancerClass
-	// Set by fitProvider for providers without listener timeouts,
-	// allowed_cidrs or HTTP monitors; unsupported lists what the Service
-	// asks for that the provider cannot do (for a Warning event).
-	noTimeouts, noACL, tcpMonitorOnly bool
-	unsupported                       []string
+	// Set by fitProvider for providers or Octavia API versions without
+	// listener timeouts, allowed_cidrs, HTTP monitors (on UDP pools) or
+	// tags; unsupported lists what the Service asks for that the cloud
+	// cannot do and why (for a Warning event).
+	noTimeouts, noACL, tcpMonitorOnly, noUDPHTTPMonitor bool
+	unsupported                                         []string
+	// noTags says why load balancers cannot have tags ("" they can).
+	noTags string
 	// annotated holds the annotations the Service sets, to tell errors
 	// about their values from errors about cloud.conf defaults.
 	annotated map[string]bool
@@ -158,8 +161,15 @@ func (a *annotations) enum(key, def string, allowed []string) string {
 }
 
 // parseService validates the Service and its annotations without any
-// cloud call, so that invalid input never causes a cloud write.
+// cloud call, so that invalid input never causes a cloud write. It fits
+// the Service to the provider only; parseServiceFor fits it to what the
+// Octavia API version has too.
 func (l *LoadBalancer) parseService(svc *v1.Service) (*svcConfig, error) {
+	return l.parseServiceFor(svc, l.features)
+}
+
+// parseServiceFor is parseService for the features f.
+func (l *LoadBalancer) parseServiceFor(svc *v1.Service, f providerFeatures) (*svcConfig, error) {
 	if len(svc.Spec.Ports) == 0 {
 		return nil, fmt.Errorf("service %s/%s has no ports", svc.Namespace, svc.Name)
 	}
@@ -251,7 +261,7 @@ func (l *LoadBalancer) parseService(svc *v1.Service) (*svcConfig, error) {
 	if sc.sourceRanges, err = sourceRanges(svc, sc.family); err != nil {
 		return nil, err
 	}
-	if err := l.fitProvider(svc, sc); err != nil {
+	if err := fitProvider(svc, sc, f); err != nil {
 		return nil, err
 	}
 	return sc, nil

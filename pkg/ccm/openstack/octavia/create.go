@@ -65,6 +65,10 @@ func (l *LoadBalancer) createLB(ctx context.Context, name, desc string, sc *svcC
 		AvailabilityZone: sc.availabilityZone, Tags: []string{name},
 		VipPortID: vip.portID, VipSubnetID: vip.subnetID, VipNetworkID: vip.networkID,
 	}
+	if sc.noTags != "" {
+		// Octavia < v2.5: the name alone says whose it is (share.go users).
+		opts.Tags = nil
+	}
 	if sc.loadBalancerIP != "" && vip.portID == "" && (sc.internal || sc.family == v1.IPv6Protocol) {
 		opts.VipAddress = sc.loadBalancerIP
 	}

@@ -27,6 +27,9 @@ func (l *LoadBalancer) ensure(ctx context.Context, cluster string, svc *v1.Servi
 		l.reportInvalid(svc, err)
 		return nil, err
 	}
+	if sc, ds, err = l.fitAPI(ctx, svc, sc, ds); err != nil {
+		return nil, err
+	}
 	name := lbName(cluster, svc)
 	logger := klog.FromContext(ctx).WithValues("service", klog.KObj(svc))
 	ctx = klog.NewContext(ctx, logger)
@@ -136,8 +139,10 @@ func (l *LoadBalancer) reconcileLB(ctx context.Context, name string, svc *v1.Ser
 			return err
 		}
 	}
-	if err := l.joinShared(ctx, lb, name); err != nil {
-		return err
+	if sc.noTags == "" {
+		if err := l.joinShared(ctx, lb, name); err != nil {
+			return err
+		}
 	}
 	have, err := l.readTree(ctx, lb.ID)
 	if err != nil {

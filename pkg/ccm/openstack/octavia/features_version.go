@@ -10,6 +10,7 @@ import (
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/apiversions"
+	v1 "k8s.io/api/core/v1"
 	"k8s.io/klog/v2"
 )
 
@@ -68,7 +69,7 @@ func (l *LoadBalancer) apiVersion(ctx context.Context) (apiVersion, error) {
 		// Most likely a proxy or gateway in front of Octavia that serves
 		// only /v2: refusing every feature would break working clusters,
 		// and a too-new request fails loudly with Octavia's 400 anyway.
-		logger.Info("Warning: Octavia has no usable API version document; assuming it supports every feature kumo uses")
+		logger.Error(nil, "Octavia has no usable API version document; assuming it supports every feature kumo uses", "endpoint", l.clients.LoadBalancer.Endpoint)
 	} else {
 		logger.V(2).Info("Octavia API version", "version", v.String())
 	}
@@ -147,13 +148,13 @@ func (f providerFeatures) withAPI(v apiVersion) providerFeatures {
 	return f
 }
 
-// lacking says who lacks a feature: the provider when it has none,
+// lacking says who lacks feature what: the provider when it has none,
 // else the API version (which has it only from v2.<since>).
-func (f providerFeatures) lacking(providerHas bool, since int) string {
+func (f providerFeatures) lacking(what string, providerHas bool, since int) string {
 	if !providerHas {
-		return "the " + f.name + " provider does not support it"
+		return "the " + f.name + " provider does not support " + what
 	}
-	return fmt.Sprintf("Octavia API %s does not support it (needs v2.%d)", f.api, since)
+	return fmt.Sprintf("Octavia API %s does not support %s (needs v2.%d)", f.api, what, since)
 }
 
 // capabilities returns what Services can use on this cloud: the
@@ -164,4 +165,27 @@ func (l *LoadBalancer) capabilities(ctx context.Context) (providerFeatures, erro
 		return providerFeatures{}, err
 	}
 	return l.features.withAPI(v), nil
+}
+
+// fitAPI fits a Service parsed for the provider to the Octavia API
+// version too (the first call reads it). Parsing first without it keeps
+// invalid input free of cloud calls.
+func (l *LoadBalancer) fitAPI(ctx context.Context, svc *v1.Service, sc *svcConfig, ds dualStack) (*svcConfig, dualStack, error) {
+	f, err := l.capabilities(ctx)
+	if err != nil {
+		return nil, dualStack{}, err
+	}
+	a, b := f, l.features
+	a.api, b.api = apiVersion{}, apiVersion{}
+	if a == b {
+		return sc, ds, nil
+	}
+	if sc, err = l.parseServiceFor(svc, f); err == nil {
+		ds, err = parseDualStack(svc, sc)
+	}
+	if err != nil {
+		l.reportInvalid(svc, err)
+		return nil, dualStack{}, err
+	}
+	return sc, ds, nil
 }

@@ -3,6 +3,7 @@ package octavia
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"sort"
 	"strings"
@@ -38,6 +39,13 @@ type env struct {
 // transitions and returns an Octavia LoadBalancer talking to it.
 func newEnv(t *testing.T, lbConf string) *env {
 	t.Helper()
+	return newEnvBehind(t, lbConf, nil)
+}
+
+// newEnvBehind is newEnv with front (when not nil) wrapping the
+// simulator's handler, as a proxy in front of the cloud would.
+func newEnvBehind(t *testing.T, lbConf string, front func(http.Handler) http.Handler) *env {
+	t.Helper()
 	controls := simcore.NewControls()
 	controls.SetLatency(simcore.LatencyConfig{Transitions: map[string]time.Duration{
 		"octavia.create": 20 * time.Millisecond, "octavia.update": 20 * time.Millisecond, "octavia.delete": 20 * time.Millisecond}})
@@ -45,7 +53,11 @@ func newEnv(t *testing.T, lbConf string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(sim.Handler())
+	h := sim.Handler()
+	if front != nil {
+		h = front(h)
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	conf := fmt.Sprintf("[Global]\nauth-url = %s/identity/v3\nusername = admin\npassword = secret\nuser-domain-name = Default\nproject-name = demo\nproject-domain-name = Default\nregion = RegionOne\n\n[LoadBalancer]\n%s\n", srv.URL, lbConf)
 	cfg, err := config.Parse("cloud.conf", []byte(conf))

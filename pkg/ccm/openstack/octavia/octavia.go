@@ -47,6 +47,8 @@ type LoadBalancer struct {
 	cfg      config.LoadBalancer
 	classes  map[string]*config.LoadBalancerClass
 	features providerFeatures
+	// version is the Octavia API version, read on first use.
+	version  versionCache
 	cluster  string
 	events   record.EventRecorder
 	services ServicePatcher

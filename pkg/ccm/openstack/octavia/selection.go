@@ -129,7 +129,7 @@ func (l *LoadBalancer) servingNodes(svc *v1.Service, sc *svcConfig, nodes []*v1.
 		l.warn(svc, reasonNoMembers, "No node matches node selector %q (annotation %s or [LoadBalancer] node-selector): the load balancer has no members", selectorString(sc.nodeSelector), AnnNodeSelector)
 	}
 	for _, u := range sc.unsupported {
-		l.warn(svc, reasonUnsupported, "Not applied: the %s provider does not support %s", l.features.name, u)
+		l.warn(svc, reasonUnsupported, "Not applied: %s", u)
 	}
 	if sc.localHealthPort > 0 && !sc.monitor {
 		l.warn(svc, reasonNoMonitor, "externalTrafficPolicy Local without a health monitor (%s=false): traffic also goes to nodes without endpoints and is dropped there", AnnEnableHealthMonitor)

@@ -55,6 +55,11 @@ func (l *LoadBalancer) checkShare(lb *loadbalancers.LoadBalancer, name string, s
 	if lb.Name == name || slices.Contains(users(lb), name) {
 		return nil
 	}
+	if sc.noTags != "" {
+		// Without tags nothing records who else uses it: the first
+		// Service deleted would take the load balancer with it.
+		return &shareError{lbID: lb.ID, problem: "each Service of a shared load balancer is recorded in its tags, and " + sc.noTags}
+	}
 	max := l.cfg.MaxSharedLB
 	if max <= 0 {
 		max = 2

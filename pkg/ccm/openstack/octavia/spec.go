@@ -98,9 +98,9 @@ func desiredTree(name string, svc *v1.Service, sc *svcConfig, nodes []*v1.Node, 
 					continue
 				}
 				ms := memberSpec{name: n.Name, address: addr, port: int(p.NodePort), subnetID: memberSubnet, monitorPort: sc.localHealthPort}
-				if sc.tcpMonitorOnly {
-					// A TCP check of the NodePort itself: with
-					// externalTrafficPolicy Local only nodes with
+				if sc.tcpMonitorOnly || (proto == "UDP" && sc.noUDPHTTPMonitor) {
+					// A TCP (UDP-CONNECT) check of the NodePort itself:
+					// with externalTrafficPolicy Local only nodes with
 					// endpoints accept the connection.
 					ms.monitorPort = 0
 				}
@@ -119,7 +119,7 @@ func desiredTree(name string, svc *v1.Service, sc *svcConfig, nodes []*v1.Node, 
 func monitorFor(name, proto string, sc *svcConfig) *monitorSpec {
 	m := &monitorSpec{name: name, delay: sc.hmDelay, timeout: sc.hmTimeout, retries: sc.hmRetries, retriesDn: sc.hmRetriesDown}
 	switch {
-	case sc.localHealthPort > 0 && !sc.tcpMonitorOnly:
+	case sc.localHealthPort > 0 && !sc.tcpMonitorOnly && (proto != "UDP" || !sc.noUDPHTTPMonitor):
 		// kube-proxy answers /healthz on healthCheckNodePort only on nodes
 		// with local endpoints: the check OCCM uses for eTP=Local.
 		m.typ, m.urlPath, m.httpMethod, m.codes = "HTTP", "/healthz", "GET", "200"

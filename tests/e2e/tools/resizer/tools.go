@@ -1,10 +1,12 @@
 //go:build tools
 
-// Package resizer pins csi-resizer (github.com/kubernetes-csi/external-resizer)
-// for the end-to-end harness. The upstream module carries replace directives,
-// so `go install ...@version` refuses it; this wrapper module repeats them.
+// Package resizer pins csi-resizer (github.com/kubernetes-csi/external-resizer/v2)
+// for the end-to-end harness. v2 reads storage.k8s.io/v1
+// VolumeAttributesClasses, the only version Kubernetes 1.37 serves. Its
+// module has no replace directives; the wrapper still pins the dependency
+// graph in go.sum and lets hack/build-kube.sh build it like the other sidecars.
 package resizer
 
 import (
-	_ "github.com/kubernetes-csi/external-resizer/cmd/csi-resizer"
+	_ "github.com/kubernetes-csi/external-resizer/v2/cmd/csi-resizer"
 )
