@@ -48,6 +48,7 @@ func run(args []string) error {
 	fs.StringVar(&c.PolicyConfigMap, "policy-configmap-name", "", "ConfigMap whose \"policies\" key holds the policy, watched for changes")
 	fs.StringVar(&c.PolicyNamespace, "policy-configmap-namespace", "kube-system", "namespace of --policy-configmap-name")
 	fs.StringVar(&c.Kubeconfig, "kubeconfig", "", "kubeconfig for watching the policy ConfigMap (default: in-cluster)")
+	fs.StringVar(&c.SyncConfigFile, "sync-config-file", "", "YAML: create a namespace per Keystone project and RoleBindings per role on login (docs/keystone.md)")
 	fs.DurationVar(&c.CacheTTL, "token-cache-ttl", 2*time.Minute, "how long a valid token is trusted without asking Keystone (bounded by its expiry; a revoked token is refused at most this long after revocation; 0 disables)")
 	fs.DurationVar(&c.NegativeCacheTTL, "negative-cache-ttl", 10*time.Second, "how long an invalid token's refusal is remembered (0 disables)")
 	fs.IntVar(&c.CacheMaxEntries, "token-cache-max-entries", 10000, "most tokens cached at once")

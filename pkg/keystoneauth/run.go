@@ -35,6 +35,8 @@ type Config struct {
 	PolicyNamespace    string
 	Kubeconfig         string
 
+	SyncConfigFile string // projects → namespaces, roles → RoleBindings
+
 	CacheTTL         time.Duration
 	NegativeCacheTTL time.Duration
 	CacheMaxEntries  int
@@ -82,19 +84,26 @@ func Run(ctx context.Context, c Config) error {
 		Cache: NewCache(CacheOptions{TTL: c.CacheTTL, NegativeTTL: c.NegativeCacheTTL, MaxEntries: c.CacheMaxEntries})}
 	authz := &Authorizer{Metrics: metrics}
 	loader := &PolicyLoader{Authorizer: authz}
+	var cs kubernetes.Interface
+	if c.PolicyConfigMap != "" || c.SyncConfigFile != "" {
+		if cs, err = kubeClient(c.Kubeconfig); err != nil {
+			return err
+		}
+	}
+	if c.SyncConfigFile != "" {
+		sc, err := LoadSyncConfig(c.SyncConfigFile)
+		if err != nil {
+			return err
+		}
+		authn.Syncer = &Syncer{Config: sc, Client: cs}
+	}
 	if c.PolicyFile != "" {
 		if err := loader.LoadFile(ctx, c.PolicyFile); err != nil {
 			return err
 		}
 		go loader.WatchFile(ctx, c.PolicyFile, c.PolicyFileInterval)
-	} else {
-		cs, err := kubeClient(c.Kubeconfig)
-		if err != nil {
-			return err
-		}
-		if err := loader.WatchConfigMap(ctx, cs, c.PolicyNamespace, c.PolicyConfigMap); err != nil {
-			return err
-		}
+	} else if err := loader.WatchConfigMap(ctx, cs, c.PolicyNamespace, c.PolicyConfigMap); err != nil {
+		return err
 	}
 
 	srv := &http.Server{
@@ -138,7 +147,7 @@ func kubeClient(kubeconfig string) (kubernetes.Interface, error) {
 		rc, err = rest.InClusterConfig()
 	}
 	if err != nil {
-		return nil, fmt.Errorf("kubernetes client for the policy ConfigMap (--kubeconfig): %w", err)
+		return nil, fmt.Errorf("kubernetes client for the policy ConfigMap and sync (--kubeconfig): %w", err)
 	}
 	rc.UserAgent = "kumo-keystone-auth"
 	return kubernetes.NewForConfig(rc)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	authnv1 "k8s.io/api/authentication/v1"
@@ -21,6 +22,9 @@ type Authenticator struct {
 	Metrics   *Metrics
 	// Timeout bounds one Keystone validation; 0 means 10s.
 	Timeout time.Duration
+	// Syncer, if set, runs after each Keystone validation (not on cache
+	// hits); its failure fails the review and is not cached.
+	Syncer *Syncer
 }
 
 // Review authenticates one token. A definite "invalid" and Keystone
@@ -39,7 +43,14 @@ func (a *Authenticator) Review(ctx context.Context, token string) authnv1.TokenR
 		}
 		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
-		return a.Validator.Validate(ctx, token)
+		id, err := a.Validator.Validate(ctx, token)
+		if err != nil || a.Syncer == nil || id.check() != nil {
+			return id, err
+		}
+		if err := a.Syncer.Sync(ctx, id); err != nil {
+			return nil, fmt.Errorf("syncing the Keystone project to Kubernetes failed: %w", err)
+		}
+		return id, nil
 	}
 	var id *Identity
 	var hit bool

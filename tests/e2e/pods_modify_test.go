@@ -32,16 +32,27 @@ type cinderVolumes struct {
 
 // TestOpenStackModifyVolume: storage.k8s.io/v1 VolumeAttributesClasses
 // through the real csi-provisioner and csi-resizer v2, on an API server
-// serving its own version (no emulation, no v1beta1). A bound claim moved to a class with
-// another Cinder type is retyped and reports the class as current; a
-// class naming a type Cinder lacks leaves the claim Infeasible with a
-// condition and a warning Event naming the parameter, and the volume keeps
-// its type; a claim created with a class gets the class's type.
+// that serves no v1beta1 classes (Kubernetes 1.37 as shipped). A bound
+// claim moved to a class with another Cinder type is retyped and reports
+// the class as current; a class naming a type Cinder lacks leaves the
+// claim Infeasible with a condition and a warning Event naming the
+// parameter, and the volume keeps its type; a claim created with a class
+// gets the class's type.
 func TestOpenStackModifyVolume(t *testing.T) {
-	e := newEnvWith(t, framework.CloudsimOptions{
+	e := newEnv(t, framework.CloudsimOptions{
 		Transition: "volume.create=200ms,volume.retype=1s,volume.delete=200ms",
 		Env:        framework.SimEnv(),
-	}, framework.ControlPlaneOptions{})
+	})
+	// The resizer must work from the v1 API alone: v1.14 watched v1beta1.
+	if rs, err := e.cp.Client.Discovery().ServerResourcesForGroupVersion("storage.k8s.io/v1beta1"); err == nil {
+		for _, r := range rs.APIResources {
+			if r.Name == "volumeattributesclasses" {
+				t.Fatal("the API server serves storage.k8s.io/v1beta1 volumeattributesclasses; this test needs a server without them")
+			}
+		}
+	} else if !apierrors.IsNotFound(err) {
+		t.Fatal(err)
+	}
 	conf, err := framework.WriteOpenStackCloudConf(e.ctx, e.sim, e.dir)
 	if err != nil {
 		t.Fatal(err)

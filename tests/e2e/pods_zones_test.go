@@ -20,6 +20,10 @@ import (
 	"github.com/kumo-project/kumo/tests/e2e/framework"
 )
 
+// capacityQuotaGB is the project's Cinder gigabytes quota in the
+// one-Cinder-zone cluster, which GetCapacity reports.
+const capacityQuotaGB = 20
+
 // openstackOneCinderZone is the layout ignore-volume-az is for: Nova zones
 // zone-a and zone-b, and one Cinder zone "nova" whose volumes every server
 // can attach.
@@ -45,7 +49,10 @@ func openstackOneCinderZone() podCloud {
 		if err == nil {
 			err = e.sim.Admin(e.ctx, http.MethodPut, e.sim.OpenStackURL, framework.OpenStackAdmin+"cinder-zones", map[string]any{"zones": []string{"nova"}}, nil)
 		}
-		return framework.CCMOptions{Cloud: "openstack", CloudConfig: conf}, framework.CSIOptions{Cloud: "openstack", CloudConfig: conf}, conf, err
+		if err == nil {
+			err = e.sim.Admin(e.ctx, http.MethodPut, e.sim.OpenStackURL, framework.OpenStackAdmin+"volume-quota", map[string]any{"gigabytes": capacityQuotaGB}, nil)
+		}
+		return framework.CCMOptions{Cloud: "openstack", CloudConfig: conf}, framework.CSIOptions{Cloud: "openstack", CloudConfig: conf, Capacity: true}, conf, err
 	}
 	return pc
 }
@@ -107,6 +114,27 @@ func TestOpenStackOneCinderZone(t *testing.T) {
 		if log := c.runPod(t, busyboxPod("reader-b", "az-node-b", "shared", "cat /data/out.txt")); strings.TrimSpace(log) != "one-cinder-zone" {
 			t.Errorf("reader in zone-b saw %q", log)
 		}
+	})
+
+	t.Run("the provisioner publishes Cinder's free quota per zone (GetCapacity)", func(t *testing.T) {
+		// One 1 GiB volume holds part of the quota.
+		want := resource.MustParse(fmt.Sprintf("%dGi", capacityQuotaGB-1))
+		c.eventually("CSIStorageCapacity of cinder-nova in both Nova zones", time.Minute, func(ctx context.Context) (bool, error) {
+			list, err := k.StorageV1().CSIStorageCapacities("kube-system").List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return false, err
+			}
+			var seen []string
+			for _, cap := range list.Items {
+				if cap.StorageClassName != "cinder-nova" || cap.Capacity == nil || cap.Capacity.Cmp(want) != 0 || cap.NodeTopology == nil {
+					seen = append(seen, fmt.Sprintf("%s %v %v", cap.StorageClassName, cap.Capacity, cap.NodeTopology))
+					continue
+				}
+				seen = append(seen, "ok:"+cap.NodeTopology.MatchLabels[pc.topologyKey])
+			}
+			slices.Sort(seen)
+			return slices.Contains(seen, "ok:zone-a") && slices.Contains(seen, "ok:zone-b"), fmt.Errorf("capacities %v, want %s in zone-a and zone-b", seen, want.String())
+		})
 	})
 
 	t.Run("a Nova zone Cinder lacks is named in the claim's events", func(t *testing.T) {

@@ -92,6 +92,10 @@ args (before leader election), leaderElected, root. */}}
     {{- range $s.extraArgs }}
     - {{ . | quote }}
     {{- end }}
+  {{- with .env }}
+  env:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
   {{- with $s.resources }}
   resources:
     {{- toYaml . | nindent 4 }}

@@ -415,6 +415,17 @@ func (s *Sim) adminRoutes(mux *http.ServeMux) {
 		s.SetLocalServers(body.Servers...)
 		simcore.WriteJSON(w, http.StatusOK, body)
 	})
+	mux.HandleFunc("PUT "+p+"volume-quota", func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Gigabytes int `json:"gigabytes"`
+		}
+		if err := decode(r, &body); err != nil || body.Gigabytes < 0 {
+			bad(w, fmt.Errorf("want {\"gigabytes\": N >= 0}: %v", err))
+			return
+		}
+		s.SetVolumeQuotaGB(body.Gigabytes)
+		simcore.WriteJSON(w, http.StatusOK, body)
+	})
 	mux.HandleFunc("PUT "+p+"cinder-zones", func(w http.ResponseWriter, r *http.Request) {
 		var body struct {
 			Zones []string `json:"zones"`

@@ -83,12 +83,13 @@ func (s *Sim) usedGBLocked() int {
 
 // quotaExceededLocked reports whether adding gb would exceed the quota.
 func (s *Sim) quotaExceededLocked(gb int) bool {
-	return s.opts.VolumeQuotaGB > 0 && s.usedGBLocked()+gb > s.opts.VolumeQuotaGB
+	q := s.quotaGBLocked()
+	return q > 0 && s.usedGBLocked()+gb > q
 }
 
 func (s *Sim) quotaMessageLocked(gb int) string {
 	return fmt.Sprintf("VolumeSizeExceedsAvailableQuota: Requested volume or snapshot exceeds allowed gigabytes quota. Requested %dG, quota is %dG and %dG has been consumed.",
-		gb, s.opts.VolumeQuotaGB, s.usedGBLocked())
+		gb, s.quotaGBLocked(), s.usedGBLocked())
 }
 
 func (s *Sim) volumeCreate(w http.ResponseWriter, r *http.Request, tok *Token) {

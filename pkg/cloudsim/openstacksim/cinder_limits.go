@@ -9,6 +9,21 @@ import (
 // unlimited is Cinder's absolute limit value for "no limit".
 const unlimited = -1
 
+// quotaGBLocked is the project's gigabytes quota: the one set at run time
+// (SetVolumeQuotaGB), else Options.VolumeQuotaGB; 0 = unlimited.
+func (s *Sim) quotaGBLocked() int {
+	if s.state.VolumeQuotaGB > 0 {
+		return s.state.VolumeQuotaGB
+	}
+	return s.opts.VolumeQuotaGB
+}
+
+// SetVolumeQuotaGB sets the gigabytes quota at run time (0: back to
+// Options.VolumeQuotaGB), as an operator's `openstack quota set` would.
+func (s *Sim) SetVolumeQuotaGB(gb int) {
+	s.mutate(func() { s.state.VolumeQuotaGB = gb })
+}
+
 func (s *Sim) cinderLimitRoutes(mux *http.ServeMux) {
 	s.handle(mux, "GET "+cinderPrefix+"/limits", svcCinder, "cinder.limits_get", true, s.limitsGet)
 }
@@ -24,8 +39,8 @@ func (s *Sim) limitsGet(w http.ResponseWriter, _ *http.Request, tok *Token) {
 	var abs M
 	s.read(func() {
 		maxGB := unlimited
-		if s.opts.VolumeQuotaGB > 0 {
-			maxGB = s.opts.VolumeQuotaGB
+		if q := s.quotaGBLocked(); q > 0 {
+			maxGB = q
 		}
 		vols, snaps, backups, backupGB := 0, 0, 0, 0
 		for _, v := range s.state.Volumes {

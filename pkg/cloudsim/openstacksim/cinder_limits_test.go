@@ -68,3 +68,21 @@ func must(b []byte, err error) []byte {
 	}
 	return b
 }
+
+// TestVolumeQuotaSetAtRunTime: the admin API's quota (as `openstack quota
+// set --gigabytes`) takes effect on /limits and on creates at once.
+func TestVolumeQuotaSetAtRunTime(t *testing.T) {
+	e := newEnv(t, Options{})
+	e.sim.SetVolumeQuotaGB(3)
+	ok(volumes.Create(ctx(), e.block, volumes.CreateOpts{Size: 2, Name: "a"}, nil).Extract()).must(t)
+	_, err := volumes.Create(ctx(), e.block, volumes.CreateOpts{Size: 2, Name: "b"}, nil).Extract()
+	wantCode(t, err, http.StatusRequestEntityTooLarge)
+	l := ok(limits.Get(ctx(), e.block).Extract()).must(t)
+	if l.Absolute.MaxTotalVolumeGigabytes != 3 || l.Absolute.TotalGigabytesUsed != 2 {
+		t.Errorf("limits %+v, want max 3 used 2", l.Absolute)
+	}
+	e.sim.SetVolumeQuotaGB(0)
+	if l := ok(limits.Get(ctx(), e.block).Extract()).must(t); l.Absolute.MaxTotalVolumeGigabytes != -1 {
+		t.Errorf("quota reset: max %d, want -1", l.Absolute.MaxTotalVolumeGigabytes)
+	}
+}

@@ -264,6 +264,9 @@ func (s *Sim) validateLBLocked(in lbRequest) (int, string) {
 		if code, msg := validatePool(p, ""); code != 0 {
 			return code, msg
 		}
+		if code, msg := s.poolRefusal(p); code != 0 {
+			return code, msg
+		}
 		if p.HealthMonitor != nil {
 			if code, msg := s.udpMonitorRefusal(p.Protocol, p.HealthMonitor.Type); code != 0 {
 				return code, msg

@@ -107,6 +107,9 @@ func (s *Sim) validateListenerLocked(lb *LoadBalancer, l listenerRequest) (int, 
 	if !listenerProtocols[l.Protocol] {
 		return 400, "Invalid input for field/attribute protocol. Value: '" + l.Protocol + "'."
 	}
+	if code, msg := s.valueRefusal("protocol", l.Protocol); code != 0 {
+		return code, msg
+	}
 	if l.ProtocolPort < 1 || l.ProtocolPort > 65535 {
 		return 400, fmt.Sprintf("Invalid input for field/attribute protocol_port. Value: '%d'.", l.ProtocolPort)
 	}
@@ -119,6 +122,9 @@ func (s *Sim) validateListenerLocked(lb *LoadBalancer, l listenerRequest) (int, 
 	}
 	if l.DefaultPool != nil {
 		if code, msg := validatePool(*l.DefaultPool, l.Protocol); code != 0 {
+			return code, msg
+		}
+		if code, msg := s.poolRefusal(*l.DefaultPool); code != 0 {
 			return code, msg
 		}
 		if hm := l.DefaultPool.HealthMonitor; hm != nil {

@@ -254,6 +254,9 @@ func (s *Sim) poolCreate(w http.ResponseWriter, r *http.Request, _ *Token) {
 		if code, msg = validatePool(in, proto); code != 0 {
 			return
 		}
+		if code, msg = s.poolRefusal(in); code != 0 {
+			return
+		}
 		if in.HealthMonitor != nil {
 			if code, msg = s.udpMonitorRefusal(in.Protocol, in.HealthMonitor.Type); code != 0 {
 				return
@@ -308,6 +311,9 @@ func (s *Sim) poolUpdate(w http.ResponseWriter, r *http.Request, _ *Token) {
 		}
 		if in.LBMethod != "" && !lbAlgorithms[in.LBMethod] {
 			code, msg = 400, "Invalid input for field/attribute lb_algorithm. Value: '"+in.LBMethod+"'."
+			return
+		}
+		if code, msg = s.valueRefusal("lb_algorithm", in.LBMethod); code != 0 {
 			return
 		}
 		if lb.Provider == providerOVN {

@@ -131,6 +131,30 @@ func (s *Sim) udpMonitorRefusal(proto, typ string) (int, string) {
 	return http.StatusBadRequest, "Validation failure: The associated pool protocol is UDP, so only a UDP-CONNECT health monitor is supported."
 }
 
+// valuesSince are enum values Octavia accepts only from a minor version:
+// an older one answers them as any invalid enum value.
+var valuesSince = map[string]map[string]int{
+	"protocol":     {"PROXYV2": 22, "SCTP": 23, "PROMETHEUS": 25},
+	"lb_algorithm": {"SOURCE_IP_PORT": 13},
+}
+
+// valueRefusal is Octavia's answer to attribute attr = value, which an
+// older version does not know.
+func (s *Sim) valueRefusal(attr, value string) (int, string) {
+	if since, ok := valuesSince[attr][value]; ok && since > s.octaviaMinorLocked() {
+		return http.StatusBadRequest, "Invalid input for field/attribute " + attr + ". Value: '" + value + "'."
+	}
+	return 0, ""
+}
+
+// poolRefusal is valueRefusal for a pool's protocol and algorithm.
+func (s *Sim) poolRefusal(p poolRequest) (int, string) {
+	if code, msg := s.valueRefusal("protocol", p.Protocol); code != 0 {
+		return code, msg
+	}
+	return s.valueRefusal("lb_algorithm", p.LBMethod)
+}
+
 // parseOctaviaVersion reads "v2.N" or "2.N" ("" = the newest).
 func parseOctaviaVersion(v string) (int, error) {
 	if v == "" {

@@ -139,3 +139,28 @@ func TestOctaviaVersionAdminEndpoint(t *testing.T) {
 		t.Fatal("New accepted Octavia version v2.99")
 	}
 }
+
+// TestOctaviaOlderVersionRefusesNewerValues: SOURCE_IP_PORT (v2.13),
+// PROXYV2 (v2.22) and SCTP (v2.23) are invalid enum values before.
+func TestOctaviaOlderVersionRefusesNewerValues(t *testing.T) {
+	e := newEnv(t, Options{OctaviaVersion: "v2.12"})
+	sub := e.networkByName(t, "private").Subnets[0].ID
+	create := func(lis listeners.Protocol, pool pools.Protocol, method pools.LBMethod) error {
+		_, err := loadbalancers.Create(ctx(), e.lb, loadbalancers.CreateOpts{Name: "lb", VipSubnetID: sub,
+			Listeners: []listeners.CreateOpts{{Protocol: lis, ProtocolPort: 80,
+				DefaultPool: &pools.CreateOpts{LBMethod: method, Protocol: pool}}}}).Extract()
+		return err
+	}
+	wantFault(t, create(listeners.ProtocolSCTP, pools.ProtocolSCTP, pools.LBMethodRoundRobin), "Invalid input for field/attribute protocol. Value: 'SCTP'.")
+	wantFault(t, create(listeners.ProtocolTCP, pools.ProtocolPROXYV2, pools.LBMethodRoundRobin), "Invalid input for field/attribute protocol. Value: 'PROXYV2'.")
+	wantFault(t, create(listeners.ProtocolTCP, pools.ProtocolTCP, pools.LBMethodSourceIpPort), "Invalid input for field/attribute lb_algorithm. Value: 'SOURCE_IP_PORT'.")
+	if n := len(e.sim.Snapshot().LoadBalancers); n != 0 {
+		t.Fatalf("refused creates left %d load balancers", n)
+	}
+	if err := e.sim.SetOctaviaVersion("v2.23"); err != nil {
+		t.Fatal(err)
+	}
+	if err := create(listeners.ProtocolSCTP, pools.ProtocolSCTP, pools.LBMethodSourceIpPort); err != nil {
+		t.Fatalf("SCTP with SOURCE_IP_PORT on v2.23: %v", err)
+	}
+}

@@ -29,6 +29,7 @@ type State struct {
 	TLSContainers      map[string]*TLSContainer      `json:"tls_containers"`
 	Tokens             map[string]*Token             `json:"tokens"`
 	CinderZones        []string                      `json:"cinder_zones,omitempty"`
+	VolumeQuotaGB      int                           `json:"volume_quota_gb,omitempty"`
 	LocalServers       []string                      `json:"local_servers"`
 	MetadataServer     string                        `json:"metadata_server"`
 }

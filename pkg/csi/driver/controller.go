@@ -275,13 +275,16 @@ func (s *controllerServer) ValidateVolumeCapabilities(ctx context.Context, req *
 			return &csi.ValidateVolumeCapabilitiesResponse{Message: status.Convert(err).Message()}, nil
 		}
 	}
-	if req.GetMutableParameters() != nil {
-		return &csi.ValidateVolumeCapabilitiesResponse{Message: "mutable parameters are not supported"}, nil
+	if len(req.GetMutableParameters()) > 0 {
+		if _, err := s.d.parseMutableParameters(req.GetMutableParameters()); err != nil {
+			return &csi.ValidateVolumeCapabilitiesResponse{Message: status.Convert(err).Message()}, nil
+		}
 	}
 	return &csi.ValidateVolumeCapabilitiesResponse{Confirmed: &csi.ValidateVolumeCapabilitiesResponse_Confirmed{
 		VolumeContext:      req.GetVolumeContext(),
 		VolumeCapabilities: req.GetVolumeCapabilities(),
 		Parameters:         req.GetParameters(),
+		MutableParameters:  req.GetMutableParameters(),
 	}}, nil
 }
 

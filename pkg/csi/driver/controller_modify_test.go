@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -170,4 +171,36 @@ func TestGetCapacityFromCinderQuota(t *testing.T) {
 	}
 	_, err = c.GetCapacity(ctx, &csi.GetCapacityRequest{Parameters: map[string]string{"iops": "1"}})
 	wantCode(t, err, codes.InvalidArgument, `"iops"`)
+}
+
+// TestValidateVolumeCapabilitiesMutableParameters: mutable parameters are
+// confirmed when the cloud can apply them and a bad key is named; on
+// NIFCLOUD, which cannot modify disks, they are never confirmed.
+func TestValidateVolumeCapabilitiesMutableParameters(t *testing.T) {
+	ctx := context.Background()
+	c, _ := newCinderController(t, openstacksim.Options{})
+	vol, err := c.CreateVolume(ctx, &csi.CreateVolumeRequest{Name: "pv-vvc", VolumeCapabilities: rwo()})
+	mustNoErr(t, err)
+	id := vol.GetVolume().GetVolumeId()
+	ok, err := c.ValidateVolumeCapabilities(ctx, &csi.ValidateVolumeCapabilitiesRequest{VolumeId: id, VolumeCapabilities: rwo(),
+		MutableParameters: map[string]string{"migrationPolicy": "never"}})
+	mustNoErr(t, err)
+	if ok.GetConfirmed() == nil || ok.GetConfirmed().GetMutableParameters()["migrationPolicy"] != "never" {
+		t.Errorf("valid mutable parameters not confirmed: %v", ok)
+	}
+	bad, err := c.ValidateVolumeCapabilities(ctx, &csi.ValidateVolumeCapabilitiesRequest{VolumeId: id, VolumeCapabilities: rwo(),
+		MutableParameters: map[string]string{"iops": "100"}})
+	mustNoErr(t, err)
+	if bad.GetConfirmed() != nil || !strings.Contains(bad.GetMessage(), `"iops"`) {
+		t.Errorf("unknown mutable parameter: %v, want unconfirmed naming it", bad)
+	}
+
+	nif := newController(t, profile.NIFCLOUD{}, newFakeCloud())
+	nid := createN(t, nif, 1)[0]
+	no, err := nif.ValidateVolumeCapabilities(ctx, &csi.ValidateVolumeCapabilitiesRequest{VolumeId: nid, VolumeCapabilities: rwo(),
+		MutableParameters: map[string]string{"type": "x"}})
+	mustNoErr(t, err)
+	if no.GetConfirmed() != nil || !strings.Contains(no.GetMessage(), "not supported") {
+		t.Errorf("NIFCLOUD mutable parameters: %v, want unconfirmed", no)
+	}
 }

@@ -90,7 +90,8 @@ func (d *Driver) Serve(ctx context.Context, lis net.Listener) error {
 		csi.RegisterNodeServer(srv, d.nodeServer)
 	}
 
-	logger.Info("Serving CSI", "endpoint", lis.Addr().String(), "mode", d.mode, "version", d.version, "profile", d.profile.Name())
+	// The caller's logger carries the mode (cmd/csi-driver adds it to every line).
+	logger.Info("Serving CSI", "endpoint", lis.Addr().String(), "version", d.version, "profile", d.profile.Name())
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(lis) }()
 	defer removeSocket(lis)

@@ -54,10 +54,12 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 func (b *limitedBody) Close() error { return b.rc.Close() }
 
 // secretsOf lists the secrets a response might echo: the configured ones
-// plus the tokens of this exchange.
+// plus the tokens of this exchange — the caller's, the one Keystone
+// issued, and the one a validation asked about (Keystone's 404 for GET
+// /v3/auth/tokens quotes the X-Subject-Token it could not find).
 func (t *Transport) secretsOf(req *http.Request, resp *http.Response) []string {
 	s := append([]string(nil), t.Secrets...)
-	s = append(s, req.Header.Get("X-Auth-Token"), resp.Header.Get("X-Subject-Token"))
+	s = append(s, req.Header.Get("X-Auth-Token"), req.Header.Get("X-Subject-Token"), resp.Header.Get("X-Subject-Token"))
 	return s
 }
 

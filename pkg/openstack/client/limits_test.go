@@ -41,6 +41,28 @@ func TestErrorBodyRedactsSecrets(t *testing.T) {
 	}
 }
 
+// Keystone's 404 for a token validation quotes the token asked about
+// (X-Subject-Token of the request): it must not reach the error body.
+func TestErrorBodyRedactsValidatedToken(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = w.Write([]byte(`{"error":{"code":404,"message":"Could not find token: ` + r.Header.Get("X-Subject-Token") + `","title":"Not Found"}}`))
+	}))
+	defer srv.Close()
+	c := newHardenedClient(&Transport{})
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/v3/auth/tokens", nil)
+	req.Header.Set("X-Auth-Token", "gAAAAAservicetoken")
+	req.Header.Set("X-Subject-Token", "gAAAAAusertokenvalue")
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if strings.Contains(string(b), "gAAAAAusertokenvalue") || !strings.Contains(string(b), redactedMarker) {
+		t.Fatalf("validated token not redacted: %q", b)
+	}
+}
+
 type countingReader struct{ n int64 }
 
 func (c *countingReader) Read(p []byte) (int, error) {

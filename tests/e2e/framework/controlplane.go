@@ -45,6 +45,9 @@ type ControlPlaneOptions struct {
 	// Nodes are the names of real kubelets that will join: each gets a
 	// token with its node identity (system:node:<name>, system:nodes).
 	Nodes []string
+	// APIServerExtraArgs are appended to kube-apiserver's flags (webhook
+	// config files; a repeated --authorization-mode adds modes).
+	APIServerExtraArgs []string
 }
 
 // StartControlPlane starts the three processes under dir and waits until
@@ -94,7 +97,7 @@ func (cp *ControlPlane) start(ctx context.Context, bins Binaries, opts ControlPl
 	if err := writePKI(pki, token, nodeLines); err != nil {
 		return err
 	}
-	api, err := StartProcess("kube-apiserver", cp.LogDir, bins.APIServer, []string{
+	api, err := StartProcess("kube-apiserver", cp.LogDir, bins.APIServer, append([]string{
 		"--etcd-servers=http://127.0.0.1:" + strconv.Itoa(etcdClient),
 		"--bind-address=127.0.0.1",
 		"--advertise-address=127.0.0.1",
@@ -113,7 +116,7 @@ func (cp *ControlPlane) start(ctx context.Context, bins Binaries, opts ControlPl
 		// No service-account or namespace controllers run, so pods must not
 		// need a "default" ServiceAccount to exist.
 		"--disable-admission-plugins=ServiceAccount",
-	}, nil)
+	}, opts.APIServerExtraArgs...), nil)
 	if err != nil {
 		return err
 	}

@@ -97,6 +97,10 @@ type CSIOptions struct {
 	CloudConfig string
 	Env         []string
 	ExtraArgs   []string
+	// Capacity runs csi-provisioner with storage capacity tracking
+	// (--enable-capacity): it publishes GetCapacity as CSIStorageCapacity
+	// objects in kube-system, one per StorageClass and zone.
+	Capacity bool
 	// Snapshots also starts csi-snapshotter (the cluster needs the
 	// VolumeSnapshot CRDs and snapshot-controller: InstallSnapshotCRDs,
 	// StartSnapshotController).
@@ -176,8 +180,18 @@ func StartCSIController(ctx context.Context, bins Binaries, cp *ControlPlane, di
 	if opts.Snapshots {
 		sidecars = append(sidecars, sidecar{&c.Snapshotter, "csi-snapshotter", bins.Snapshotter, []string{"--timeout=60s", "--extra-create-metadata"}})
 	}
+	var provisionerEnv []string
+	if opts.Capacity {
+		// No owner: the objects are not garbage-collected with a Pod.
+		sidecars[1].args = append(sidecars[1].args, "--enable-capacity", "--capacity-ownerref-level=-1", "--capacity-poll-interval=3s")
+		provisionerEnv = []string{"NAMESPACE=kube-system"}
+	}
 	for _, s := range sidecars {
-		*s.p, err = StartProcess(s.name+"-"+opts.Cloud, cp.LogDir, s.bin, append(append([]string{}, common...), s.args...), nil)
+		var env []string
+		if s.name == "csi-provisioner" {
+			env = provisionerEnv
+		}
+		*s.p, err = StartProcess(s.name+"-"+opts.Cloud, cp.LogDir, s.bin, append(append([]string{}, common...), s.args...), env)
 		if err != nil {
 			c.Stop()
 			return nil, err

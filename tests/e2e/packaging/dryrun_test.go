@@ -183,6 +183,7 @@ func fullChartValues(chart, cloud string) map[string]any {
 			"parameters": map[string]any{"csi.storage.k8s.io/fstype": "xfs"}, "allowVolumeExpansion": false,
 		}}
 		if cloud == "openstack" {
+			vals["controller"].(map[string]any)["storageCapacity"] = map[string]any{"enabled": true}
 			vals["volumeSnapshotClasses"] = []any{
 				map[string]any{"name": "kumo-cinder-snapshot", "isDefault": true, "parameters": map[string]any{"type": "snapshot"}},
 				map[string]any{"name": "kumo-cinder-backup", "deletionPolicy": "Retain", "parameters": map[string]any{"type": "backup", "force-create": "true"}},

@@ -94,7 +94,7 @@ func fitProvider(svc *v1.Service, sc *svcConfig, f providerFeatures) error {
 	if !f.tags {
 		sc.noTags = f.lacking("tags", true, minorTags)
 	}
-	return nil
+	return fitValues(svc, sc, f)
 }
 
 func hasProtocol(svc *v1.Service, proto v1.Protocol) bool {

@@ -24,6 +24,10 @@ const (
 	minorAllowedCIDRs    = 12 // listener allowed_cidrs (VIP ACL)
 	minorZones           = 14 // load balancer availability_zone
 	minorUDPHTTPMonitors = 16 // HTTP/TCP health monitors on UDP pools
+	minorSourceIPPort    = 13 // the SOURCE_IP_PORT algorithm
+	minorProxyV2         = 22 // the PROXYV2 pool protocol
+	minorSCTP            = 23 // SCTP listeners and pools
+	minorNewest          = minorSCTP
 )
 
 // apiVersion is the newest Octavia API version the cloud announces.
@@ -157,6 +161,32 @@ func (f providerFeatures) lacking(what string, providerHas bool, since int) stri
 	return fmt.Sprintf("Octavia API %s does not support %s (needs v2.%d)", f.api, what, since)
 }
 
+// fitValues refuses, naming where it comes from, a value the Service
+// needs that API version v does not accept: an older Octavia would
+// refuse the whole load balancer, and there is nothing to fall back to.
+func fitValues(svc *v1.Service, sc *svcConfig, f providerFeatures) error {
+	v := f.api
+	needs := func(since int) string { return fmt.Sprintf("(Octavia API %s has it only from v2.%d)", v, since) }
+	switch {
+	case hasProtocol(svc, v1.ProtocolSCTP) && !v.has(minorSCTP):
+		return &annotationError{key: "spec.ports.protocol", value: "SCTP", allowed: "TCP, UDP " + needs(minorSCTP)}
+	case sc.proxy == "PROXYV2" && !v.has(minorProxyV2):
+		return &annotationError{key: AnnProxyProtocol, value: svc.Annotations[AnnProxyProtocol], allowed: `"true", "v1" or "false" ` + needs(minorProxyV2)}
+	case sc.lbMethod == "SOURCE_IP_PORT" && !v.has(minorSourceIPPort):
+		key := "[LoadBalancer] lb-method"
+		switch {
+		case sc.annotated[AnnLBMethod]:
+			key = AnnLBMethod
+		case f.method != "":
+			// The provider has no other algorithm (ovn).
+			return &annotationError{key: "[LoadBalancer] lb-provider", value: f.name, allowed: "a provider other than " + f.name +
+				" (it needs the SOURCE_IP_PORT algorithm) " + needs(minorSourceIPPort)}
+		}
+		return &annotationError{key: key, value: sc.lbMethod, allowed: "ROUND_ROBIN, LEAST_CONNECTIONS, SOURCE_IP " + needs(minorSourceIPPort)}
+	}
+	return nil
+}
+
 // capabilities returns what Services can use on this cloud: the
 // provider's features and the Octavia API version's.
 func (l *LoadBalancer) capabilities(ctx context.Context) (providerFeatures, error) {
@@ -175,10 +205,8 @@ func (l *LoadBalancer) fitAPI(ctx context.Context, svc *v1.Service, sc *svcConfi
 	if err != nil {
 		return nil, dualStack{}, err
 	}
-	a, b := f, l.features
-	a.api, b.api = apiVersion{}, apiVersion{}
-	if a == b {
-		return sc, ds, nil
+	if f.api.has(minorNewest) {
+		return sc, ds, nil // nothing to cut
 	}
 	if sc, err = l.parseServiceFor(svc, f); err == nil {
 		ds, err = parseDualStack(svc, sc)

@@ -157,6 +157,38 @@ func TestOctaviaV215UDPLocalUsesUDPConnect(t *testing.T) {
 	}
 }
 
+// TestOctaviaV212RefusesNewerValues: what a Service needs and v2.12 does
+// not accept (SCTP, PROXYV2, SOURCE_IP_PORT) is refused naming where it
+// comes from, with a Warning and no cloud write.
+func TestOctaviaV212RefusesNewerValues(t *testing.T) {
+	cases := []struct {
+		name, conf, key string
+		mutate          func(*v1.Service)
+	}{
+		{"sctp", "", "spec.ports.protocol", func(s *v1.Service) { s.Spec.Ports[0].Protocol = v1.ProtocolSCTP }},
+		{"proxyv2", "", AnnProxyProtocol, func(s *v1.Service) { s.Annotations[AnnProxyProtocol] = "v2" }},
+		{"method", "", AnnLBMethod, func(s *v1.Service) { s.Annotations[AnnLBMethod] = "SOURCE_IP_PORT" }},
+		{"conf-method", "lb-method = SOURCE_IP_PORT", "[LoadBalancer] lb-method", func(*v1.Service) {}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := olderOctavia(t, "v2.12", c.conf)
+			svc := service(c.name, 80)
+			c.mutate(svc)
+			_, err := e.lb.EnsureLoadBalancer(e.ctx, testCluster, svc, e.nodes)
+			if err == nil || !strings.Contains(err.Error(), c.key) || !strings.Contains(err.Error(), "v2.12") {
+				t.Fatalf("error %v: want it to name %s and v2.12", err, c.key)
+			}
+			if ev := e.allEvents(); !strings.Contains(ev, "Warning "+reasonInvalidAnnotation) || !strings.Contains(ev, c.key) {
+				t.Errorf("events %q: want %s naming %s", ev, reasonInvalidAnnotation, c.key)
+			}
+			if w := e.writes(); len(w) != 0 {
+				t.Errorf("refused Service wrote %v", w)
+			}
+		})
+	}
+}
+
 // TestOctaviaCurrentVersionGetsEverything: v2.27 (the simulator's
 // newest) gets source ranges, flavor, timeouts and tags as before, and
 // no Warning.
@@ -212,8 +244,11 @@ func TestOctaviaVersionReadOnce(t *testing.T) {
 // root too when the client is built; the proxy breaks it only after.)
 func TestOctaviaWithoutVersionDocument(t *testing.T) {
 	for name, answer := range map[string]func(http.ResponseWriter){
-		"404":  func(w http.ResponseWriter) { http.NotFound(w, nil) },
-		"html": func(w http.ResponseWriter) { w.Header().Set("Content-Type", "text/html"); _, _ = w.Write([]byte("<html>gateway</html>")) },
+		"404": func(w http.ResponseWriter) { http.NotFound(w, nil) },
+		"html": func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "text/html")
+			_, _ = w.Write([]byte("<html>gateway</html>"))
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var hits atomic.Int64

@@ -31,7 +31,7 @@ func (d *demo) components() []string {
 	sidecars := []string{
 		"csi-provisioner " + modVersion(filepath.Join(tools, "provisioner", "go.mod"), "github.com/kubernetes-csi/external-provisioner/v6"),
 		"csi-attacher " + modVersion(filepath.Join(tools, "attacher", "go.mod"), "github.com/kubernetes-csi/external-attacher/v4"),
-		"csi-resizer " + modVersion(filepath.Join(tools, "resizer", "go.mod"), "github.com/kubernetes-csi/external-resizer"),
+		"csi-resizer " + modVersion(filepath.Join(tools, "resizer", "go.mod"), "github.com/kubernetes-csi/external-resizer/v2"),
 	}
 	if d.cloud.snapshots {
 		v := modVersion(filepath.Join(tools, "snapshotter", "go.mod"), "github.com/kubernetes-csi/external-snapshotter/v8")
