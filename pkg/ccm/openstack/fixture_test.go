@@ -2,7 +2,6 @@ package openstack
 
 import (
 	"context"
-	"fmt"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -50,15 +49,7 @@ func newEnv(t *testing.T, extraConf string) *env {
 }
 
 func cloudConf(url string) string {
-	return fmt.Sprintf(`[Global]
-auth-url = %s/identity/v3
-username = admin
-password = secret
-user-domain-name = Default
-project-name = demo
-project-domain-name = Default
-region = RegionOne
-`, url)
+	return openstacksim.CloudConf(url)
 }
 
 // provider builds a provider with a short cache age unless opts says

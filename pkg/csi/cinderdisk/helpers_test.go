@@ -39,15 +39,7 @@ func newEnv(t *testing.T, simOpts openstacksim.Options) *env {
 	}
 	srv := httptest.NewServer(sim.Handler())
 	t.Cleanup(srv.Close)
-	cfg, err := config.Parse("cloud.conf", []byte(fmt.Sprintf(`[Global]
-auth-url = %s/identity/v3
-username = admin
-password = secret
-user-domain-name = Default
-project-name = demo
-project-domain-name = Default
-region = RegionOne
-`, srv.URL)))
+	cfg, err := config.Parse("cloud.conf", []byte(openstacksim.CloudConf(srv.URL)))
 	if err != nil {
 		t.Fatal(err)
 	}

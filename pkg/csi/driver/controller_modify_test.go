@@ -2,7 +2,6 @@ package driver
 
 import (
 	"context"
-	"fmt"
 	"net/http/httptest"
 	"slices"
 	"strings"
@@ -34,15 +33,7 @@ func newCinderController(t *testing.T, simOpts openstacksim.Options) (csi.Contro
 	}
 	srv := httptest.NewServer(sim.Handler())
 	t.Cleanup(srv.Close)
-	cfg, err := config.Parse("cloud.conf", []byte(fmt.Sprintf(`[Global]
-auth-url = %s/identity/v3
-username = admin
-password = secret
-user-domain-name = Default
-project-name = demo
-project-domain-name = Default
-region = RegionOne
-`, srv.URL)))
+	cfg, err := config.Parse("cloud.conf", []byte(openstacksim.CloudConf(srv.URL)))
 	if err != nil {
 		t.Fatal(err)
 	}

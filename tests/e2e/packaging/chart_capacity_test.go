@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	storagev1 "k8s.io/api/storage/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	storagev1 "k8s.io/api/storage/v1"
 )
 
 // TestChartStorageCapacity: controller.storageCapacity.enabled turns on

@@ -3,7 +3,6 @@ package cinder
 import (
 	"bufio"
 	"context"
-	"fmt"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -94,15 +93,7 @@ func (c *cloud) addServer(t *testing.T, name, addr string) string {
 // client stack (cloud.conf, Keystone, retrying transport).
 func (c *cloud) newBackend(t *testing.T, attachLimit int) *cinderdisk.Backend {
 	t.Helper()
-	cfg, err := config.Parse("cloud.conf", []byte(fmt.Sprintf(`[Global]
-auth-url = %s/identity/v3
-username = admin
-password = secret
-user-domain-name = Default
-project-name = demo
-project-domain-name = Default
-region = RegionOne
-`, c.url)))
+	cfg, err := config.Parse("cloud.conf", []byte(openstacksim.CloudConf(c.url)))
 	if err != nil {
 		t.Fatal(err)
 	}
