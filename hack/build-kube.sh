@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Kubernetes binaries the end-to-end harness runs from the Go
 # module proxy, once: kube-apiserver, kube-controller-manager and
-# kube-scheduler (for `make demo`) from k8s.io/kubernetes, and the CSI
+# kube-scheduler, kubelet and kubectl from k8s.io/kubernetes, and the CSI
 # sidecars csi-attacher, csi-provisioner, csi-resizer, csi-snapshotter and
 # snapshot-controller from kubernetes-csi/external-*. The upstream modules
 # carry replace directives, so each is built from a wrapper module under
@@ -43,7 +43,7 @@ version_of() { awk -v m="$2" '$1=="require" && $2==m {print $3} $1==m {print $2}
 kube=$root/tests/e2e/tools/kube
 build "$kube" "$(version_of "$kube" k8s.io/kubernetes)" \
   k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-  k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubelet
+  k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kubectl
 
 # The e2e nodes' container runtime (runc itself comes from Debian).
 containerd=$root/tests/e2e/tools/containerd

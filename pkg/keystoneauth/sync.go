@@ -84,7 +84,9 @@ func (s *Syncer) namespace(id *Identity) string {
 // Sync creates the project's namespace and makes the user's RoleBindings
 // there match its Keystone roles (creating and deleting). An error fails
 // the authentication: a RoleBinding that could not be removed would keep
-// granting a role Keystone took away.
+// granting a role Keystone took away. A binding RBAC refuses to create (no
+// ClusterRole of that name, or one the webhook may not bind) is skipped
+// with a warning instead: it would only have granted more.
 func (s *Syncer) Sync(ctx context.Context, id *Identity) error {
 	if slices.Contains(s.Config.ProjectBlacklist, id.ProjectID) || slices.Contains(s.Config.ProjectNameBlacklist, id.ProjectName) {
 		return nil
@@ -138,10 +140,17 @@ func (s *Syncer) syncRoleBindings(ctx context.Context, logger klog.Logger, ns st
 			Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: id.UserName}},
 			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role},
 		}
-		if _, err := rbs.Create(ctx, rb, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		_, err := rbs.Create(ctx, rb, metav1.CreateOptions{})
+		switch {
+		case err == nil:
+			logger.Info("Created the role binding of a Keystone role", "roleBinding", rb.Name)
+		case apierrors.IsAlreadyExists(err):
+		case apierrors.IsNotFound(err), apierrors.IsForbidden(err):
+			logger.Info("WARNING: Keystone role not synced: no ClusterRole of that name, or the webhook may not bind it (list it in the sync roles)",
+				"role", role, "roleBinding", rb.Name, "err", err)
+		default:
 			return fmt.Errorf("creating role binding %s/%s: %w", ns, rb.Name, err)
 		}
-		logger.Info("Created the role binding of a Keystone role", "roleBinding", rb.Name)
 	}
 	return nil
 }

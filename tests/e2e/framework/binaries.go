@@ -14,10 +14,13 @@ type Binaries struct {
 	APIServer         string
 	ControllerManager string
 	Scheduler         string
-	Attacher          string
-	CCM               string
-	CSI               string
-	Cloudsim          string
+	// Kubectl is kubectl of the same Kubernetes release, for what a user
+	// does by hand (e.g. logging in through an exec credential plugin).
+	Kubectl  string
+	Attacher string
+	CCM      string
+	CSI      string
+	Cloudsim string
 
 	// The other CSI sidecars and the snapshot controller, built by
 	// hack/build-kube.sh from tests/e2e/tools/{provisioner,resizer,snapshotter}
@@ -81,6 +84,7 @@ func PrepareBinaries(root string) (Binaries, error) {
 		APIServer:         filepath.Join(kubeBin, "kube-apiserver"),
 		ControllerManager: filepath.Join(kubeBin, "kube-controller-manager"),
 		Scheduler:         filepath.Join(kubeBin, "kube-scheduler"),
+		Kubectl:           filepath.Join(kubeBin, "kubectl"),
 		Attacher:          filepath.Join(kubeBin, "csi-attacher"),
 		CCM:               filepath.Join(kumoBin, "cloud-controller-manager"),
 		CSI:               filepath.Join(kumoBin, "csi-driver"),

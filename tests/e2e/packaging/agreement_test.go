@@ -20,26 +20,33 @@ func TestChartsAgreeWithKustomize(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if len(kust) == 0 {
-					t.Fatal("kustomize rendered no objects")
-				}
-				t.Logf("%d objects agree: %v", len(kust), kust.keys())
-				for _, k := range kust.keys() {
-					h, ok := helm[k]
-					if !ok {
-						t.Errorf("%s: only in kustomize output", k)
-						continue
-					}
-					if !reflect.DeepEqual(kust[k].Object, h.Object) {
-						t.Errorf("%s differs (kustomize != helm):\n%s", k, strings.Join(diffPaths("", kust[k].Object, h.Object), "\n"))
-					}
-				}
-				for _, k := range helm.keys() {
-					if _, ok := kust[k]; !ok {
-						t.Errorf("%s: only in chart output", k)
-					}
-				}
+				assertSameObjects(t, kust, helm)
 			})
+		}
+	}
+}
+
+// assertSameObjects fails unless the kustomize and Helm renderings hold
+// the same objects, field for field.
+func assertSameObjects(t *testing.T, kust, helm objects) {
+	t.Helper()
+	if len(kust) == 0 {
+		t.Fatal("kustomize rendered no objects")
+	}
+	t.Logf("%d objects agree: %v", len(kust), kust.keys())
+	for _, k := range kust.keys() {
+		h, ok := helm[k]
+		if !ok {
+			t.Errorf("%s: only in kustomize output", k)
+			continue
+		}
+		if !reflect.DeepEqual(kust[k].Object, h.Object) {
+			t.Errorf("%s differs (kustomize != helm):\n%s", k, strings.Join(diffPaths("", kust[k].Object, h.Object), "\n"))
+		}
+	}
+	for _, k := range helm.keys() {
+		if _, ok := kust[k]; !ok {
+			t.Errorf("%s: only in chart output", k)
 		}
 	}
 }

@@ -69,7 +69,7 @@ func TestChartValuesDocumented(t *testing.T) {
 	}
 	doc := string(raw)
 	row := regexp.MustCompile("(?m)^\\| `([^`]+)` \\|")
-	for _, chart := range []string{"kumo-csi-driver", "kumo-cloud-controller-manager"} {
+	for _, chart := range []string{"kumo-csi-driver", "kumo-cloud-controller-manager", "kumo-keystone-auth"} {
 		t.Run(chart, func(t *testing.T) {
 			start := strings.Index(doc, "## "+chart+" values")
 			if start < 0 {

@@ -97,6 +97,7 @@ func TestDockerfiles(t *testing.T) {
 		tools   []string
 	}{
 		{file: "Dockerfile.ccm", cmd: "cloud-controller-manager", runtimeBase: "gcr.io/distroless/static", nonRoot: true},
+		{file: "Dockerfile.keystone-auth", cmd: "keystone-auth", also: []string{"client-keystone-auth"}, runtimeBase: "gcr.io/distroless/static", nonRoot: true},
 		{file: "Dockerfile.csi", cmd: "csi-driver", also: []string{"csi-node-registrar"}, runtimeBase: "debian:", tools: []string{"util-linux", "e2fsprogs", "xfsprogs", "mount", "udev"}},
 	}
 	for _, tc := range cases {
