@@ -248,7 +248,7 @@ func (s *Sim) volumeList(detail bool) handlerFunc {
 		if !detail {
 			views = briefViews(views, r)
 		}
-		s.writeList(w, r, svcCinder, views, listOpts{key: "volumes"})
+		s.writeList(w, r, svcCinder, views, listOpts{key: "volumes", markerKind: "Volume"})
 	}
 }
 

@@ -92,7 +92,7 @@ func (s *Sim) snapshotList(w http.ResponseWriter, r *http.Request, _ *Token) {
 			views = append(views, snapshotView(r, sn))
 		}
 	})
-	s.writeList(w, r, svcCinder, views, listOpts{key: "snapshots"})
+	s.writeList(w, r, svcCinder, views, listOpts{key: "snapshots", markerKind: "Snapshot"})
 }
 
 func (s *Sim) snapshotGet(w http.ResponseWriter, r *http.Request, _ *Token) {

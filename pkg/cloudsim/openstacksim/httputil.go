@@ -178,6 +178,11 @@ type listOpts struct {
 	// linksKey names the links key when it is not key+"_links" (Cinder's
 	// volume_type_links), which is then only present when there are links.
 	linksKey string
+	// markerKind, when set, answers an unknown marker as Cinder does: its
+	// pagination looks the marker up like any object of the kind, so the
+	// answer is that kind's 404 ("Volume <id> could not be found."), not
+	// a 400.
+	markerKind string
 }
 
 var reservedQuery = map[string]bool{
@@ -205,7 +210,11 @@ func (s *Sim) writeList(w http.ResponseWriter, r *http.Request, sv service, view
 				break
 			}
 		}
-		if start < 0 {
+		switch {
+		case start < 0 && o.markerKind != "":
+			s.fail(w, sv, http.StatusNotFound, o.markerKind+" "+m+" could not be found.")
+			return
+		case start < 0:
 			s.fail(w, sv, http.StatusBadRequest, "marker "+m+" not found")
 			return
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -155,8 +156,13 @@ func TestVolumeListPagingExtendDelete(t *testing.T) {
 	if len(one) != 1 || one[0].Name != "v4" {
 		t.Fatalf("name filter: %+v", one)
 	}
+	// Cinder looks a marker up like any volume: an unknown one is that
+	// volume's 404 (VolumeNotFound), not a 400.
 	_, err = volumes.List(e.block, volumes.ListOpts{Marker: "nope"}).AllPages(ctx())
-	wantCode(t, err, http.StatusBadRequest)
+	wantCode(t, err, http.StatusNotFound)
+	if !strings.Contains(err.Error(), `"itemNotFound"`) || !strings.Contains(err.Error(), "Volume nope could not be found.") {
+		t.Errorf("unknown marker: %v, want Cinder's itemNotFound for the volume", err)
+	}
 
 	v := one[0]
 	wantCode(t, volumes.ExtendSize(ctx(), e.block, v.ID, volumes.ExtendSizeOpts{NewSize: 1}).ExtractErr(), http.StatusBadRequest)

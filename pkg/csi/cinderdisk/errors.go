@@ -62,6 +62,14 @@ func answerSays(err error, status int, msg string) bool {
 	return errors.As(err, &uep) && uep != nil && bytes.Contains(uep.Body, []byte(msg))
 }
 
+// unknownMarker reports Cinder's answer to a list marker it does not
+// know: a 404 for the marker's object (Cinder looks it up like any
+// other), or the 400 older releases and proxies give.
+func unknownMarker(err error) bool {
+	s := httpStatus(err)
+	return s == http.StatusNotFound || s == http.StatusBadRequest
+}
+
 // isNotFound reports a 404 answer.
 func isNotFound(err error) bool { return httpStatus(err) == http.StatusNotFound }
 

@@ -239,7 +239,7 @@ func (b *Backend) listCinderSnapshots(ctx context.Context, sourceVolumeID string
 		return false, nil
 	})
 	if err != nil {
-		if token != "" && httpStatus(err) == http.StatusBadRequest {
+		if token != "" && unknownMarker(err) {
 			return nil, "", fmt.Errorf("unknown marker %q: %w", token, backend.ErrInvalidArgument)
 		}
 		return nil, "", apiError(err, "listing snapshots")

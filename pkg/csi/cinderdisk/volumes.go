@@ -191,7 +191,7 @@ func (b *Backend) ListDisks(ctx context.Context, maxEntries int, token string) (
 		return false, nil // one page per call
 	})
 	if err != nil {
-		if token != "" && httpStatus(err) == http.StatusBadRequest {
+		if token != "" && unknownMarker(err) {
 			return nil, "", fmt.Errorf("unknown marker %q: %w", token, backend.ErrInvalidArgument)
 		}
 		return nil, "", apiError(err, "listing volumes")
