@@ -18,6 +18,7 @@ import (
 
 	"github.com/kumo-project/kumo/pkg/cloudmetrics"
 	"github.com/kumo-project/kumo/pkg/csi/driver"
+	"github.com/kumo-project/kumo/pkg/logflags"
 	"github.com/kumo-project/kumo/pkg/version"
 )
 
@@ -55,7 +56,7 @@ func main() {
 func run(args []string) error {
 	var f flags
 	fs := flag.NewFlagSet("csi-driver", flag.ContinueOnError)
-	logs := addLoggingFlags(fs)
+	logs := logflags.Add(fs)
 	fs.StringVar(&f.endpoint, "endpoint", "unix:///csi/csi.sock", "CSI endpoint: unix:///path or tcp://host:port")
 	fs.StringVar(&f.cloud, "cloud", "", "cloud: nifcloud or openstack (required)")
 	fs.StringVar(&f.cloudConfig, "cloud-config", "", "cloud configuration file (OpenStack cloud.conf; NIFCLOUD [Global] INI, else NIFCLOUD_* env)")
@@ -78,7 +79,7 @@ func run(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if err := logs.apply(fs); err != nil {
+	if err := logs.Apply(fs); err != nil {
 		return err
 	}
 

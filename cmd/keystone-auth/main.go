@@ -17,6 +17,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/kumo-project/kumo/pkg/keystoneauth"
+	"github.com/kumo-project/kumo/pkg/logflags"
 	"github.com/kumo-project/kumo/pkg/version"
 )
 
@@ -36,7 +37,7 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 func run(args []string) error {
 	var c keystoneauth.Config
 	fs := flag.NewFlagSet("keystone-auth", flag.ContinueOnError)
-	klog.InitFlags(fs)
+	logs := logflags.Add(fs)
 	fs.StringVar(&c.Listen, "listen", ":8443", "address to serve the webhook on")
 	fs.StringVar(&c.TLSCertFile, "tls-cert-file", "", "serving certificate (PEM); re-read when it changes")
 	fs.StringVar(&c.TLSKeyFile, "tls-private-key-file", "", "serving key (PEM)")
@@ -55,6 +56,9 @@ func run(args []string) error {
 	fs.DurationVar(&c.KeystoneTimeout, "keystone-timeout", 10*time.Second, "timeout of one Keystone token validation")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := logs.Apply(fs); err != nil {
 		return err
 	}
 	if *showVersion {

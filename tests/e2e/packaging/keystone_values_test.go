@@ -23,7 +23,7 @@ func TestKeystoneChartValuesRejected(t *testing.T) {
 		want   []string
 	}{
 		{"typo in key", map[string]any{"replica": 2}, []string{"replica"}},
-		{"json logging", map[string]any{"logging": map[string]any{"format": "json"}}, []string{"format"}},
+		{"unknown log format", map[string]any{"logging": map[string]any{"format": "yaml"}}, []string{"format"}},
 		{"port zero", map[string]any{"port": 0}, []string{"port"}},
 		{"port as string", map[string]any{"port": "8443"}, []string{"port"}},
 		{"policy as a map", map[string]any{"policy": map[string]any{"users": map[string]any{}}}, []string{"policy"}},
@@ -64,6 +64,7 @@ func keystoneFullValues() map[string]any {
 		"imagePullSecrets": []any{map[string]any{"name": "regcred"}},
 		"port":             9443,
 		"logVerbosity":     4,
+		"logging":          map[string]any{"format": "json"},
 		"tls":              map[string]any{"secretName": "webhook-tls"},
 		"cloudConfig":      map[string]any{"secretName": "webhook-cloud"},
 		"policy":           `[{"users": {"projects": ["ops"], "roles": ["admin"]}, "resource_permissions": {"*/*": ["get"]}}]`,
@@ -89,7 +90,7 @@ func TestKeystoneChartValuesApplied(t *testing.T) {
 	objs := mustRender(t, keystoneChart, keystoneFullValues())
 	pod := podSpecsWithMeta(t, objs)["kumo-keystone-auth"]
 	c := pod.spec.Containers[0]
-	for _, want := range []string{"--listen=:9443", "--v=4", "--token-cache-ttl=30s", "--sync-config-file=/etc/keystone-auth/sync/sync-config.yaml"} {
+	for _, want := range []string{"--listen=:9443", "--v=4", "--logging-format=json", "--token-cache-ttl=30s", "--sync-config-file=/etc/keystone-auth/sync/sync-config.yaml"} {
 		if !slices.Contains(c.Args, want) {
 			t.Errorf("args %v lack %s", c.Args, want)
 		}

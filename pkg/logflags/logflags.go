@@ -1,4 +1,8 @@
-package main
+// Package logflags gives kumo's commands the same logging flags:
+// component-base's logging options (--logging-format=text|json, --v,
+// --vmodule, ...) and, so that existing command lines keep working,
+// klog's other flags (--logtostderr, --log_file, ...).
+package logflags
 
 import (
 	"flag"
@@ -11,20 +15,20 @@ import (
 	"k8s.io/klog/v2"
 )
 
-// logging holds the logging options of the command line.
-type logging struct {
+// Options are the logging options of a command line.
+type Options struct {
 	cfg *logsapi.LoggingConfiguration
 	// klogOnly are klog's flags outside the logging configuration; only
 	// klog's own text writer honors them.
 	klogOnly []string
 }
 
-// addLoggingFlags registers component-base's logging options
+// Add registers component-base's logging options
 // (--logging-format, --v, --vmodule, --log-flush-frequency, ...) and, so
 // that existing command lines keep working, klog's other flags
 // (--logtostderr, --log_file, ...).
-func addLoggingFlags(fs *flag.FlagSet) *logging {
-	l := &logging{cfg: logsapi.NewLoggingConfiguration()}
+func Add(fs *flag.FlagSet) *Options {
+	l := &Options{cfg: logsapi.NewLoggingConfiguration()}
 	var klogFlags flag.FlagSet
 	klog.InitFlags(&klogFlags)
 	klogFlags.VisitAll(func(f *flag.Flag) {
@@ -38,10 +42,10 @@ func addLoggingFlags(fs *flag.FlagSet) *logging {
 	return l
 }
 
-// apply validates and installs the logging configuration of the parsed
+// Apply validates and installs the logging configuration of the parsed
 // fs; it must run before anything logs. An unknown format, or a klog
 // flag the format cannot honor, fails with the flag named.
-func (l *logging) apply(fs *flag.FlagSet) error {
+func (l *Options) Apply(fs *flag.FlagSet) error {
 	format := l.cfg.Format
 	if format != logsapi.DefaultLogFormat {
 		var ignored []string
