@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/snapshots"
@@ -70,8 +69,8 @@ func (b *Backend) waitVolume(ctx context.Context, id, what string, lookFirst boo
 	check := func(obs volumeObservation) (bool, error) {
 		n++
 		switch {
-		case obs.err != nil && (transient(obs.err) || httpStatus(obs.err) == http.StatusBadRequest):
-			// 400: a list marker deleted meanwhile; the next tick relists.
+		case obs.err != nil && (transient(obs.err) || errors.Is(obs.err, errMarkerGone)):
+			// A list marker deleted meanwhile: the next tick relists.
 			logger.V(4).Info("Transient error while waiting, polling on", "operation", what, "attempt", n, "err", obs.err)
 			last = obs.err
 			return false, nil

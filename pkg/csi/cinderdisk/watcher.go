@@ -2,6 +2,7 @@ package cinderdisk
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -193,10 +194,20 @@ func (w *volumeWatcher) listAll(ctx context.Context) ([]volumes.Volume, int, err
 		return true, nil
 	})
 	if err != nil {
+		if pages > 0 && unknownMarker(err) {
+			// The volume that ended a page was deleted before the next
+			// page was asked for: Cinder answers the marker with 404
+			// (older releases 400); the next tick lists again.
+			return nil, pages, fmt.Errorf("listing volumes: %w: %w", errMarkerGone, err)
+		}
 		return nil, pages, fmt.Errorf("listing volumes: %w", err)
 	}
 	return all, pages, nil
 }
+
+// errMarkerGone marks a list that failed because its page marker was
+// deleted meanwhile: waiters poll on.
+var errMarkerGone = errors.New("page marker deleted while listing")
 
 // getVolume is one GET of a volume as an observation (404 = gone).
 func getVolume(ctx context.Context, block *gophercloud.ServiceClient, id string) volumeObservation {
