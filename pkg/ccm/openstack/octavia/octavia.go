@@ -48,11 +48,14 @@ type LoadBalancer struct {
 	classes  map[string]*config.LoadBalancerClass
 	features providerFeatures
 	// version is the Octavia API version, read on first use.
-	version  versionCache
-	cluster  string
-	events   record.EventRecorder
-	services ServicePatcher
-	now      func() time.Time
+	version versionCache
+	// subnetCIDRs caches member subnets' CIDRs for the security group
+	// rules (Neutron cannot change a subnet's CIDR).
+	subnetCIDRs cidrCache
+	cluster     string
+	events      record.EventRecorder
+	services    ServicePatcher
+	now         func() time.Time
 	// poll and waitTimeout pace and bound waits for provisioning status
 	// (tests shorten them).
 	poll        backoff.Policy

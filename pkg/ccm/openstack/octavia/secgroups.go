@@ -6,7 +6,9 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 
+	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/security/groups"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/security/rules"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/ports"
@@ -64,11 +66,11 @@ func (l *LoadBalancer) wantedRules(ctx context.Context, svc *v1.Service, sc *svc
 	// OVN keeps the client address: filter on the source ranges there.
 	prefixes := sc.sourceRanges
 	if l.features.allowedCIDRs {
-		sub, err := subnets.Get(ctx, l.clients.Network, memberSubnet).Extract()
+		cidr, err := l.subnetCIDRs.get(ctx, l.clients.Network, memberSubnet)
 		if err != nil {
-			return nil, fmt.Errorf("get member subnet %s: %w", memberSubnet, err)
+			return nil, err
 		}
-		prefixes = []string{sub.CIDR}
+		prefixes = []string{cidr}
 	}
 	var out []sgRule
 	add := func(proto string, port int) {
@@ -241,4 +243,32 @@ func portAddress(p ports.Port, subnet string) string {
 		}
 	}
 	return ""
+}
+
+// cidrCache remembers subnets' CIDRs: a subnet's CIDR never changes
+// (Neutron refuses the update), so every sync after the first asks
+// Neutron nothing for its rules.
+type cidrCache struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+func (c *cidrCache) get(ctx context.Context, network *gophercloud.ServiceClient, subnetID string) (string, error) {
+	c.mu.Lock()
+	cidr, ok := c.m[subnetID]
+	c.mu.Unlock()
+	if ok {
+		return cidr, nil
+	}
+	sub, err := subnets.Get(ctx, network, subnetID).Extract()
+	if err != nil {
+		return "", fmt.Errorf("get member subnet %s: %w", subnetID, err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]string{}
+	}
+	c.m[subnetID] = sub.CIDR
+	return sub.CIDR, nil
 }

@@ -66,6 +66,10 @@ func TestManagedSecurityGroupFollowsPortsAndNodes(t *testing.T) {
 	if w := e.writes(); len(w) != 0 {
 		t.Fatalf("no-op sync wrote %v", w)
 	}
+	// The member subnet's CIDR is read once, not on every sync.
+	if n := e.total(func(a string) bool { return a == "neutron.subnet_get" }); n != 0 {
+		t.Errorf("no-op sync read the member subnet %d times", n)
+	}
 
 	// A new NodePort replaces its rule; a node that leaves loses the group.
 	svc.Spec.Ports[0].NodePort = 30099
