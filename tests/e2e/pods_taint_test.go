@@ -158,76 +158,30 @@ func startupTaintScenario(t *testing.T, pc podCloud, names []string) {
 	})
 }
 
-// startTaintCluster is startPodCluster without the nodes: the control
-// plane, simulator, CCM and CSI controller, the node plugin's RBAC from
-// deploy/csi/base and a kubeconfig of its ServiceAccount. It returns the
-// nodes' options, each node plugin using that kubeconfig.
+// startTaintCluster is preparePodCluster (without snapshots, which the
+// scenario does not use) plus the node plugin's RBAC from deploy/csi/base
+// and a kubeconfig of its ServiceAccount, which every node plugin uses.
 func startTaintCluster(t *testing.T, pc podCloud, names []string) (*podCluster, []framework.NodeOptions) {
 	t.Helper()
-	dir := t.TempDir()
-	e := newEnvWith(t, framework.CloudsimOptions{
-		Transition:    "volume.create=200ms,volume.attach=200ms,volume.detach=200ms",
-		Env:           framework.SimEnv(),
-		LocalDiskRoot: dir + "/devices",
-	}, framework.ControlPlaneOptions{Scheduler: true, Controllers: kubeletControllers, Nodes: names})
-	c := &podCluster{env: e, nodes: map[string]*framework.KubeletNode{}}
+	pc.snapshots = false
+	c, opts := preparePodCluster(t, pc, names)
+	e := c.env
 	root := mustRepoRoot(t)
 	for _, f := range []string{"serviceaccounts.yaml", "rbac-node.yaml"} {
 		if _, err := framework.ApplyFile(e.ctx, e.cp.Config, filepath.Join(root, "deploy", "csi", "base", f)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	kubeconfig := filepath.Join(dir, "csi-node.kubeconfig")
+	kubeconfig := filepath.Join(t.TempDir(), "csi-node.kubeconfig")
 	token, err := e.cp.ServiceAccountKubeconfig(e.ctx, "kube-system", "kumo-csi-node", kubeconfig)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.secrets = append(e.secrets, token)
-	zones := make([]string, len(names))
-	for i := range names {
-		zones[i] = pc.zone
-	}
-	ids, err := pc.addNodes(e, names, zones)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ccmOpts, csiOpts, nodeConf, err := pc.configure(e)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ccm, err := framework.StartCCM(e.ctx, e.bins, e.cp, ccmOpts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.track(ccm.Process)
-	csiCtl, err := framework.StartCSIController(e.ctx, e.bins, e.cp, e.dir, csiOpts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range csiCtl.Processes() {
-		e.track(p)
-	}
-	var opts []framework.NodeOptions
-	for i, n := range names {
-		opts = append(opts, framework.NodeOptions{Name: n, CloudID: ids[i], Zone: zones[i], Cloud: pc.cloud, CloudConfig: nodeConf,
-			DriverName: pc.driver, DeviceRoot: dir + "/devices/" + ids[i], PluginKubeconfig: kubeconfig})
+	for i := range opts {
+		opts[i].PluginKubeconfig = kubeconfig
 	}
 	return c, opts
-}
-
-// nodeInputs are the node binaries and the imported images.
-func (c *podCluster) nodeInputs(t *testing.T) (framework.NodeBinaries, []string) {
-	t.Helper()
-	root := mustRepoRoot(t)
-	nbins, err := framework.PrepareNodeBinaries(root, c.bins)
-	if err != nil {
-		t.Fatal(err)
-	}
-	images, err := framework.ImportedImages(root, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return nbins, images
 }
 
 func (c *podCluster) createClaim(t *testing.T, name string) {

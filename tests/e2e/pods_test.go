@@ -179,6 +179,16 @@ type podCloud struct {
 // The last of names is placed in pc.otherZone.
 func startPodCluster(t *testing.T, pc podCloud, names []string) *podCluster {
 	t.Helper()
+	c, opts := preparePodCluster(t, pc, names)
+	nbins, images := c.nodeInputs(t)
+	c.startNodes(t, nbins, images, opts)
+	return c
+}
+
+// preparePodCluster is startPodCluster without the nodes: it starts all
+// the rest and returns the nodes' options, for callers that adjust them.
+func preparePodCluster(t *testing.T, pc podCloud, names []string) (*podCluster, []framework.NodeOptions) {
+	t.Helper()
 	dir := t.TempDir()
 	e := newEnvWith(t, framework.CloudsimOptions{
 		Transition:    "volume.create=200ms,volume.attach=200ms,volume.detach=200ms,octavia.create=300ms",
@@ -186,15 +196,6 @@ func startPodCluster(t *testing.T, pc podCloud, names []string) *podCluster {
 		LocalDiskRoot: dir + "/devices",
 	}, framework.ControlPlaneOptions{Scheduler: true, Controllers: kubeletControllers, Nodes: names})
 	c := &podCluster{env: e, nodes: map[string]*framework.KubeletNode{}, cloudIDs: map[string]string{}}
-	root := mustRepoRoot(t)
-	nbins, err := framework.PrepareNodeBinaries(root, e.bins)
-	if err != nil {
-		t.Fatal(err)
-	}
-	images, err := framework.ImportedImages(root, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var zones []string
 	for i := range names {
 		zones = append(zones, pc.zoneOf(i, len(names)))
@@ -237,8 +238,22 @@ func startPodCluster(t *testing.T, pc podCloud, names []string) *podCluster {
 		opts = append(opts, framework.NodeOptions{Name: n, CloudID: ids[i], Zone: zones[i], Cloud: pc.cloud, CloudConfig: nodeConf,
 			DriverName: pc.driver, DeviceRoot: dir + "/devices/" + ids[i]})
 	}
-	c.startNodes(t, nbins, images, opts)
-	return c
+	return c, opts
+}
+
+// nodeInputs are the node binaries and the imported images.
+func (c *podCluster) nodeInputs(t *testing.T) (framework.NodeBinaries, []string) {
+	t.Helper()
+	root := mustRepoRoot(t)
+	nbins, err := framework.PrepareNodeBinaries(root, c.bins)
+	if err != nil {
+		t.Fatal(err)
+	}
+	images, err := framework.ImportedImages(root, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nbins, images
 }
 
 // zoneOf puts the last of n nodes into the other zone, unless the cloud
