@@ -11,15 +11,8 @@ import (
 // identity:validate_token default); an unknown, expired or revoked
 // subject is 404. ?nocatalog leaves the catalog out.
 func (s *Sim) tokenValidate(w http.ResponseWriter, r *http.Request, auth *Token) {
-	subID := r.Header.Get("X-Subject-Token")
-	sub := s.lookupToken(subID)
+	sub := s.subjectToken(w, r, auth, true, "identity:validate_token")
 	if sub == nil {
-		// Keystone's TokenNotFound message quotes the token
-		s.fail(w, svcKeystone, http.StatusNotFound, "Could not find token: "+subID+".")
-		return
-	}
-	if !s.mayInspect(auth, sub, true) {
-		s.fail(w, svcKeystone, http.StatusForbidden, "You are not authorized to perform the requested action: identity:validate_token.")
 		return
 	}
 	w.Header().Set("X-Subject-Token", sub.ID)
@@ -35,14 +28,8 @@ func (s *Sim) tokenValidate(w http.ResponseWriter, r *http.Request, auth *Token)
 // the token's bearer): 204, after which the token validates as 404 and
 // cannot be exchanged for another.
 func (s *Sim) tokenRevoke(w http.ResponseWriter, r *http.Request, auth *Token) {
-	subID := r.Header.Get("X-Subject-Token")
-	sub := s.lookupToken(subID)
+	sub := s.subjectToken(w, r, auth, false, "identity:revoke_token")
 	if sub == nil {
-		s.fail(w, svcKeystone, http.StatusNotFound, "Could not find token: "+subID+".")
-		return
-	}
-	if !s.mayInspect(auth, sub, false) {
-		s.fail(w, svcKeystone, http.StatusForbidden, "You are not authorized to perform the requested action: identity:revoke_token.")
 		return
 	}
 	s.mutate(func() { delete(s.state.Tokens, sub.ID) })
@@ -103,4 +90,23 @@ func (s *Sim) domainIDByName(name string) string {
 		}
 	}
 	return ""
+}
+
+// subjectToken is the X-Subject-Token a validation or revocation is
+// about, or nil after answering as Keystone does: 404 for an unknown,
+// expired or revoked token (TokenNotFound quotes it), 403 when the caller
+// may not inspect it under policy rule (service callers only if
+// allowService).
+func (s *Sim) subjectToken(w http.ResponseWriter, r *http.Request, auth *Token, allowService bool, rule string) *Token {
+	subID := r.Header.Get("X-Subject-Token")
+	sub := s.lookupToken(subID)
+	if sub == nil {
+		s.fail(w, svcKeystone, http.StatusNotFound, "Could not find token: "+subID+".")
+		return nil
+	}
+	if !s.mayInspect(auth, sub, allowService) {
+		s.fail(w, svcKeystone, http.StatusForbidden, "You are not authorized to perform the requested action: "+rule+".")
+		return nil
+	}
+	return sub
 }
