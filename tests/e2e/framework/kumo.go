@@ -171,27 +171,24 @@ func StartCSIController(ctx context.Context, bins Binaries, cp *ControlPlane, di
 		name string
 		bin  string
 		args []string
+		env  []string
 	}
-	sidecars := []sidecar{
-		{&c.Attacher, "csi-attacher", bins.Attacher, []string{"--timeout=60s", "--worker-threads=4"}},
-		{&c.Provisioner, "csi-provisioner", bins.Provisioner, []string{"--timeout=60s", "--extra-create-metadata", "--default-fstype=ext4", "--worker-threads=4"}},
-		{&c.Resizer, "csi-resizer", bins.Resizer, []string{"--timeout=60s", "--handle-volume-inuse-error=false"}},
-	}
-	if opts.Snapshots {
-		sidecars = append(sidecars, sidecar{&c.Snapshotter, "csi-snapshotter", bins.Snapshotter, []string{"--timeout=60s", "--extra-create-metadata"}})
-	}
-	var provisionerEnv []string
+	provisioner := sidecar{&c.Provisioner, "csi-provisioner", bins.Provisioner, []string{"--timeout=60s", "--extra-create-metadata", "--default-fstype=ext4", "--worker-threads=4"}, nil}
 	if opts.Capacity {
 		// No owner: the objects are not garbage-collected with a Pod.
-		sidecars[1].args = append(sidecars[1].args, "--enable-capacity", "--capacity-ownerref-level=-1", "--capacity-poll-interval=3s")
-		provisionerEnv = []string{"NAMESPACE=kube-system"}
+		provisioner.args = append(provisioner.args, "--enable-capacity", "--capacity-ownerref-level=-1", "--capacity-poll-interval=3s")
+		provisioner.env = []string{"NAMESPACE=kube-system"}
+	}
+	sidecars := []sidecar{
+		{&c.Attacher, "csi-attacher", bins.Attacher, []string{"--timeout=60s", "--worker-threads=4"}, nil},
+		provisioner,
+		{&c.Resizer, "csi-resizer", bins.Resizer, []string{"--timeout=60s", "--handle-volume-inuse-error=false"}, nil},
+	}
+	if opts.Snapshots {
+		sidecars = append(sidecars, sidecar{&c.Snapshotter, "csi-snapshotter", bins.Snapshotter, []string{"--timeout=60s", "--extra-create-metadata"}, nil})
 	}
 	for _, s := range sidecars {
-		var env []string
-		if s.name == "csi-provisioner" {
-			env = provisionerEnv
-		}
-		*s.p, err = StartProcess(s.name+"-"+opts.Cloud, cp.LogDir, s.bin, append(append([]string{}, common...), s.args...), env)
+		*s.p, err = StartProcess(s.name+"-"+opts.Cloud, cp.LogDir, s.bin, append(append([]string{}, common...), s.args...), s.env)
 		if err != nil {
 			c.Stop()
 			return nil, err
