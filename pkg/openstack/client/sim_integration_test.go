@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"fmt"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -30,21 +29,13 @@ func TestSimulatorIntegration(t *testing.T) {
 	srv := httptest.NewServer(sim.Handler())
 	defer srv.Close()
 
-	conf := fmt.Sprintf(`[Global]
-auth-url = %s/identity/v3
-username = admin
-password = secret
-user-domain-name = Default
-project-name = demo
-project-domain-name = Default
-region = RegionOne
-
+	conf := openstacksim.CloudConf(srv.URL) + `
 [LoadBalancer]
 lb-provider = amphora
 
 [BlockStorage]
 node-volume-attach-limit = 64
-`, srv.URL)
+`
 	cfg, err := config.Parse("cloud.conf", []byte(conf))
 	if err != nil {
 		t.Fatal(err)
